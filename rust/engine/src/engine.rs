@@ -1,0 +1,628 @@
+//! The engine: the catalogue of streams and rules, and their lifecycle.
+//!
+//! Every public method is synchronous and safe to call from any thread that is not one of the
+//! engine's own (a Python thread with the GIL released, a CLI main thread); `*_async` versions
+//! serve callers that already run on a tokio runtime. The catalogue lock is never held while a
+//! sink is created, opened or closed, so a sink stuck in Python stalls only its own rule.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use serde_json::{Map as JsonMap, Value as Json};
+use tokio::runtime::Runtime;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::memory_topics::MemoryTopics;
+use crate::metrics::OpMetrics;
+use crate::rule::runtime::{RuleParts, RuleRun};
+use crate::rule::RuleDef;
+use crate::sink::{LogSinkFactory, MemorySinkFactory, NopSinkFactory, SinkFactory, SinkRegistry, SinkResolver};
+use crate::source::{FileSourceType, MemorySourceType, SourceType};
+use crate::sql::{SelectPlan, compile_select};
+use crate::stream::{StreamDef, StreamStatement, parse_stream_statement};
+use crate::value::Row;
+
+/// How an engine is built.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub clock: Arc<dyn Clock>,
+    /// How long stopping a rule waits for its sinks to take what is queued and close.
+    pub stop_timeout: Duration,
+    /// Threads of the engine's async runtime.
+    pub worker_threads: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> EngineConfig {
+        EngineConfig {
+            clock: Arc::new(SystemClock),
+            stop_timeout: Duration::from_secs(10),
+            worker_threads: 2,
+        }
+    }
+}
+
+/// The streaming SQL engine. Cheap to clone: clones share one engine.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runtime: Option<Runtime>,
+    clock: Arc<dyn Clock>,
+    stop_timeout: Duration,
+    topics: Arc<MemoryTopics>,
+    sinks: SinkRegistry,
+    sources: Vec<Arc<dyn SourceType>>,
+    /// Source property sets by source type, then by conf key.
+    source_confs: RwLock<HashMap<String, HashMap<String, JsonMap<String, Json>>>>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    started: bool,
+    streams: BTreeMap<String, Arc<StreamDef>>,
+    rules: BTreeMap<String, RuleEntry>,
+}
+
+enum Phase {
+    Stopped,
+    Starting,
+    Running(RuleRun),
+    Stopping,
+}
+
+struct RuleEntry {
+    def: Arc<RuleDef>,
+    plan: Arc<SelectPlan>,
+    factories: Vec<Arc<dyn SinkFactory>>,
+    /// The state the user asked for: running or not.
+    triggered: bool,
+    phase: Phase,
+    message: String,
+    last_start_ms: i64,
+    last_stop_ms: i64,
+    /// Metrics of the last run once it stopped, so status still shows what happened.
+    last_metrics: Vec<Arc<OpMetrics>>,
+}
+
+impl RuleEntry {
+    fn status(&self) -> (&'static str, String) {
+        match &self.phase {
+            Phase::Stopped => ("stopped", self.message.clone()),
+            Phase::Starting => ("starting", String::new()),
+            Phase::Stopping => ("stopping", String::new()),
+            Phase::Running(run) => match run.failure() {
+                Some(failure) => ("stopped", failure),
+                None => ("running", String::new()),
+            },
+        }
+    }
+}
+
+/// A short description of a rule, as `rules()` lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSummary {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub tags: Vec<String>,
+}
+
+const MANUAL_STOP: &str = "canceled manually";
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Result<Engine> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.worker_threads.max(1))
+            .thread_name("sinkbridge-engine")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Rule(format!("cannot start the engine's runtime: {e}")))?;
+        let topics = MemoryTopics::new();
+        let builtin: Vec<(&'static str, Arc<dyn SinkFactory>)> = vec![
+            ("log", Arc::new(LogSinkFactory)),
+            ("nop", Arc::new(NopSinkFactory)),
+            ("memory", Arc::new(MemorySinkFactory::new(topics.clone()))),
+        ];
+        let sources: Vec<Arc<dyn SourceType>> = vec![
+            Arc::new(MemorySourceType::new(topics.clone())),
+            Arc::new(FileSourceType),
+        ];
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                runtime: Some(runtime),
+                clock: config.clock,
+                stop_timeout: config.stop_timeout,
+                topics,
+                sinks: SinkRegistry::new(builtin),
+                sources,
+                source_confs: RwLock::default(),
+                state: Mutex::default(),
+            }),
+        })
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match &self.inner.runtime {
+            Some(runtime) => runtime.block_on(future),
+            None => unreachable!("the runtime lives as long as the engine"),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while the lock was held leaves the catalogue as it was; keep going.
+        self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Where sinks are found; the host adds its resolvers here.
+    pub fn sinks(&self) -> &SinkRegistry {
+        &self.inner.sinks
+    }
+
+    fn source_type(&self, name: &str) -> Result<&Arc<dyn SourceType>, String> {
+        self.inner.sources.iter().find(|s| s.name() == name).ok_or_else(|| {
+            let known: Vec<&str> = self.inner.sources.iter().map(|s| s.name()).collect();
+            let later = if name == "mqtt" {
+                " (the mqtt source is not available in this version)"
+            } else {
+                ""
+            };
+            format!("TYPE {name:?} is not supported{later}; the source types are {}", known.join(", "))
+        })
+    }
+
+    // ----- streams -----
+
+    /// Defines (or replaces) the property set `conf_key` of a source type, which streams select
+    /// with `CONF_KEY` (`default` when they name none).
+    pub fn set_source_conf(&self, source_type: &str, conf_key: &str, props: JsonMap<String, Json>) -> Result<()> {
+        self.source_type(source_type).map_err(Error::Stream)?;
+        let mut confs = self.inner.source_confs.write().unwrap_or_else(|p| p.into_inner());
+        confs
+            .entry(source_type.to_string())
+            .or_default()
+            .insert(conf_key.to_string(), props);
+        Ok(())
+    }
+
+    fn source_props(&self, def: &StreamDef) -> Result<JsonMap<String, Json>, String> {
+        let confs = self.inner.source_confs.read().unwrap_or_else(|p| p.into_inner());
+        let of_type = confs.get(&def.options.source_type);
+        match &def.options.conf_key {
+            None => Ok(of_type.and_then(|c| c.get("default")).cloned().unwrap_or_default()),
+            Some(key) => of_type.and_then(|c| c.get(key)).cloned().ok_or_else(|| {
+                format!(
+                    "CONF_KEY {key:?} is not defined for the {} source; define it with set_source_conf",
+                    def.options.source_type
+                )
+            }),
+        }
+    }
+
+    /// Runs `CREATE STREAM`.
+    pub fn create_stream(&self, sql: &str) -> Result<String> {
+        let def = match parse_stream_statement(sql)? {
+            StreamStatement::Create(def) => def,
+            _ => return Err(Error::Sql("expected a CREATE STREAM statement".into())),
+        };
+        let name = def.name.clone();
+        let source = self
+            .source_type(&def.options.source_type)
+            .map_err(|e| Error::Stream(format!("stream {name}: {e}")))?;
+        self.source_props(&def)
+            .and_then(|props| source.validate(&def, &props))
+            .map_err(|e| Error::Stream(format!("stream {name}: {e}")))?;
+        let mut state = self.state();
+        if state.streams.contains_key(&name) {
+            return Err(Error::Stream(format!("stream {name} already exists")));
+        }
+        state.streams.insert(name.clone(), Arc::new(def));
+        Ok(name)
+    }
+
+    /// Drops a stream no rule reads.
+    pub fn drop_stream(&self, name: &str) -> Result<()> {
+        let mut state = self.state();
+        if !state.streams.contains_key(name) {
+            return Err(Error::StreamNotFound(name.to_string()));
+        }
+        let users: Vec<&str> = state
+            .rules
+            .values()
+            .filter(|r| r.plan.stream.eq_ignore_ascii_case(name))
+            .map(|r| r.def.id.as_str())
+            .collect();
+        if !users.is_empty() {
+            return Err(Error::Stream(format!(
+                "stream {name} is read by rules {}; delete them first",
+                users.join(", ")
+            )));
+        }
+        state.streams.remove(name);
+        Ok(())
+    }
+
+    /// The names of the streams, in order.
+    pub fn streams(&self) -> Vec<String> {
+        self.state().streams.keys().cloned().collect()
+    }
+
+    pub fn describe_stream(&self, name: &str) -> Result<Json> {
+        self.state()
+            .streams
+            .get(name)
+            .map(|s| s.describe())
+            .ok_or_else(|| Error::StreamNotFound(name.to_string()))
+    }
+
+    fn find_stream<'a>(state: &'a State, name: &str) -> Option<&'a Arc<StreamDef>> {
+        state
+            .streams
+            .get(name)
+            .or_else(|| state.streams.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+    }
+
+    // ----- rules -----
+
+    /// Checks a rule without creating it: its JSON, its SQL, its stream and its sinks.
+    pub fn validate_rule(&self, rule: &Json) -> Result<RuleDef> {
+        self.prepare_rule(rule).map(|(def, _, _)| def)
+    }
+
+    fn prepare_rule(&self, rule: &Json) -> Result<(RuleDef, SelectPlan, Vec<Arc<dyn SinkFactory>>)> {
+        let def = RuleDef::from_json(rule)?;
+        let id = &def.id;
+        let plan = compile_select(&def.sql).map_err(|e| Error::Sql(format!("rule {id:?}: sql: {e}")))?;
+        if Self::find_stream(&self.state(), &plan.stream).is_none() {
+            return Err(Error::Rule(format!(
+                "rule {id:?}: sql: stream {} does not exist; create it first",
+                plan.stream
+            )));
+        }
+        let mut factories = Vec::with_capacity(def.actions.len());
+        for (i, action) in def.actions.iter().enumerate() {
+            let factory = self
+                .inner
+                .sinks
+                .resolve(&action.sink)
+                .map_err(|e| Error::Sink(format!("rule {id:?}: actions[{i}]: {e}")))?;
+            factory
+                .validate(&action.props)
+                .map_err(|e| Error::Rule(format!("rule {id:?}: actions[{i}] ({}): {e}", action.sink)))?;
+            factories.push(factory);
+        }
+        Ok((def, plan, factories))
+    }
+
+    /// Creates a rule. On a started engine it starts too, unless `triggered` is false; if that
+    /// start fails the rule stays defined (stopped, with the reason in its status) and the
+    /// error is returned.
+    pub fn create_rule(&self, rule: &Json) -> Result<String> {
+        self.block_on(self.create_rule_async(rule))
+    }
+
+    pub async fn create_rule_async(&self, rule: &Json) -> Result<String> {
+        let (def, plan, factories) = self.prepare_rule(rule)?;
+        let id = def.id.clone();
+        let start_now = {
+            let mut state = self.state();
+            if state.rules.contains_key(&id) {
+                return Err(Error::Rule(format!("rule {id:?} already exists")));
+            }
+            let start_now = state.started && def.triggered;
+            state.rules.insert(
+                id.clone(),
+                RuleEntry {
+                    triggered: def.triggered,
+                    def: Arc::new(def),
+                    plan: Arc::new(plan),
+                    factories,
+                    phase: Phase::Stopped,
+                    message: String::new(),
+                    last_start_ms: 0,
+                    last_stop_ms: 0,
+                    last_metrics: Vec::new(),
+                },
+            );
+            start_now
+        };
+        if start_now {
+            self.start_rule_async(&id).await?;
+        }
+        Ok(id)
+    }
+
+    pub fn start_rule(&self, id: &str) -> Result<()> {
+        self.block_on(self.start_rule_async(id))
+    }
+
+    /// Starts a rule (a no-op if it runs). Its sinks are created, configured and opened first;
+    /// a failure there fails the start with the sink's message.
+    pub async fn start_rule_async(&self, id: &str) -> Result<()> {
+        let (parts, stale_run) = {
+            let mut state = self.state();
+            let entry = state.rules.get_mut(id).ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
+            entry.triggered = true;
+            let mut stale_run = None;
+            match std::mem::replace(&mut entry.phase, Phase::Starting) {
+                Phase::Running(run) if run.failure().is_some() => stale_run = Some(run),
+                Phase::Stopped => {}
+                other => {
+                    entry.phase = other;
+                    return Ok(());
+                }
+            }
+            let (def, plan, factories) = (entry.def.clone(), entry.plan.clone(), entry.factories.clone());
+            let stream = Self::find_stream(&state, &plan.stream).cloned();
+            let opened = stream
+                .ok_or_else(|| format!("stream {} does not exist", plan.stream))
+                .and_then(|stream| {
+                    let source_type = self.source_type(&stream.options.source_type)?;
+                    let props = self.source_props(&stream)?;
+                    let source = source_type.open(&stream, &props).map_err(|e| format!("stream {}: {e}", stream.name))?;
+                    Ok((stream, source))
+                });
+            match opened {
+                Ok((stream, source)) => (
+                    RuleParts {
+                        rule: def,
+                        plan,
+                        stream,
+                        source,
+                        sinks: factories,
+                        clock: self.inner.clock.clone(),
+                    },
+                    stale_run,
+                ),
+                Err(e) => {
+                    let entry = state.rules.get_mut(id).ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
+                    entry.phase = Phase::Stopped;
+                    entry.message = e.clone();
+                    return Err(Error::Rule(format!("rule {id:?} failed to start: {e}")));
+                }
+            }
+        };
+        if let Some(run) = stale_run {
+            self.retire(id, run).await;
+        }
+        let result = RuleRun::start(parts).await;
+        let now = self.inner.clock.now_ms();
+        let leftover = {
+            let mut state = self.state();
+            match state.rules.get_mut(id) {
+                None => result.ok(),
+                Some(entry) => match result {
+                    Ok(run) if entry.triggered => {
+                        entry.phase = Phase::Running(run);
+                        entry.message.clear();
+                        entry.last_start_ms = now;
+                        None
+                    }
+                    // Stopped while it was starting: honour the stop.
+                    Ok(run) => {
+                        entry.phase = Phase::Stopped;
+                        entry.message = MANUAL_STOP.into();
+                        Some(run)
+                    }
+                    Err(e) => {
+                        entry.phase = Phase::Stopped;
+                        entry.message = e.clone();
+                        return Err(Error::Sink(format!("rule {id:?} failed to start: {e}")));
+                    }
+                },
+            }
+        };
+        if let Some(run) = leftover {
+            self.retire(id, run).await;
+        }
+        Ok(())
+    }
+
+    /// Stops a run and keeps its final metrics for the rule's status.
+    async fn retire(&self, id: &str, run: RuleRun) {
+        let (finished, metrics) = run.stop(self.inner.stop_timeout).await;
+        if !finished {
+            tracing::warn!(
+                target: "sinkbridge.rule",
+                "rule {id}: a sink did not finish within {:?} of the stop and was abandoned",
+                self.inner.stop_timeout
+            );
+        }
+        let mut state = self.state();
+        if let Some(entry) = state.rules.get_mut(id) {
+            entry.last_metrics = metrics;
+            entry.last_stop_ms = self.inner.clock.now_ms();
+        }
+    }
+
+    pub fn stop_rule(&self, id: &str) -> Result<()> {
+        self.block_on(self.stop_rule_async(id))
+    }
+
+    /// Stops a rule: its source stops, queued results reach the sinks, the sinks close.
+    pub async fn stop_rule_async(&self, id: &str) -> Result<()> {
+        {
+            let mut state = self.state();
+            let entry = state.rules.get_mut(id).ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
+            entry.triggered = false;
+        }
+        self.halt(id, MANUAL_STOP).await;
+        Ok(())
+    }
+
+    /// Stops a rule's run, if it has one, leaving `triggered` as it is.
+    async fn halt(&self, id: &str, message: &str) {
+        let run = {
+            let mut state = self.state();
+            let Some(entry) = state.rules.get_mut(id) else {
+                return;
+            };
+            match std::mem::replace(&mut entry.phase, Phase::Stopping) {
+                Phase::Running(run) => {
+                    entry.message = run.failure().unwrap_or_else(|| message.to_string());
+                    Some(run)
+                }
+                other => {
+                    entry.phase = other;
+                    None
+                }
+            }
+        };
+        if let Some(run) = run {
+            self.retire(id, run).await;
+            if let Some(entry) = self.state().rules.get_mut(id) {
+                entry.phase = Phase::Stopped;
+            }
+        }
+    }
+
+    pub fn delete_rule(&self, id: &str) -> Result<()> {
+        self.block_on(self.delete_rule_async(id))
+    }
+
+    pub async fn delete_rule_async(&self, id: &str) -> Result<()> {
+        self.stop_rule_async(id).await?;
+        self.state().rules.remove(id);
+        Ok(())
+    }
+
+    /// Every rule, in id order.
+    pub fn rules(&self) -> Vec<RuleSummary> {
+        self.state()
+            .rules
+            .values()
+            .map(|r| RuleSummary {
+                id: r.def.id.clone(),
+                name: r.def.name.clone(),
+                status: r.status().0.to_string(),
+                tags: r.def.tags.clone(),
+            })
+            .collect()
+    }
+
+    /// A rule's definition.
+    pub fn rule(&self, id: &str) -> Result<Arc<RuleDef>> {
+        self.state()
+            .rules
+            .get(id)
+            .map(|r| r.def.clone())
+            .ok_or_else(|| Error::RuleNotFound(id.to_string()))
+    }
+
+    /// A rule's status with eKuiper's keys: `status`, `message` when stopped, the start and
+    /// stop times, then `{source|op|sink}_{opId}_{instance}_{metric}` for every operator.
+    pub fn rule_status(&self, id: &str) -> Result<JsonMap<String, Json>> {
+        let state = self.state();
+        let entry = state.rules.get(id).ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
+        let (status, message) = entry.status();
+        let mut out = JsonMap::new();
+        out.insert("status".into(), status.into());
+        if status != "running" {
+            out.insert("message".into(), message.into());
+        }
+        out.insert("lastStartTimestamp".into(), entry.last_start_ms.to_string().into());
+        out.insert("lastStopTimestamp".into(), entry.last_stop_ms.to_string().into());
+        match &entry.phase {
+            Phase::Running(run) => run.write_metrics(&mut out),
+            _ => {
+                for m in &entry.last_metrics {
+                    m.write_status(&mut out);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    // ----- the engine as a whole -----
+
+    pub fn is_started(&self) -> bool {
+        self.state().started
+    }
+
+    pub fn start(&self) -> Result<()> {
+        self.block_on(self.start_async())
+    }
+
+    /// Starts every rule whose desired state is running. A rule that fails to start does not
+    /// keep the others from starting; the error lists every failure.
+    pub async fn start_async(&self) -> Result<()> {
+        let ids: Vec<String> = {
+            let mut state = self.state();
+            state.started = true;
+            state
+                .rules
+                .values()
+                .filter(|r| r.triggered && matches!(r.phase, Phase::Stopped))
+                .map(|r| r.def.id.clone())
+                .collect()
+        };
+        let mut failures = Vec::new();
+        for id in ids {
+            if let Err(e) = self.start_rule_async(&id).await {
+                failures.push(e);
+            }
+        }
+        match failures.len() {
+            0 => Ok(()),
+            1 => Err(failures.remove(0)),
+            _ => Err(Error::Rule(
+                failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+            )),
+        }
+    }
+
+    pub fn stop(&self) {
+        self.block_on(self.stop_async());
+    }
+
+    /// Stops every running rule (each drains into its sinks and closes them). Rules keep their
+    /// desired state, so `start` brings back the ones that ran.
+    pub async fn stop_async(&self) {
+        let ids: Vec<String> = {
+            let mut state = self.state();
+            state.started = false;
+            state.rules.keys().cloned().collect()
+        };
+        for id in ids {
+            self.halt(&id, "the engine stopped").await;
+        }
+    }
+
+    // ----- data -----
+
+    /// Publishes rows to an in-process topic, waiting while a subscribed rule is full.
+    /// Returns how many subscriptions received them.
+    pub fn publish(&self, topic: &str, rows: Vec<Row>) -> Result<usize> {
+        self.block_on(self.inner.topics.publish(topic, Arc::new(rows)))
+            .map_err(Error::Stream)
+    }
+
+    /// Registers a sink under a name, for rules to use as an action key.
+    pub fn register_sink(&self, key: &str, factory: Arc<dyn SinkFactory>) -> Result<()> {
+        self.inner.sinks.register(key, factory).map_err(Error::Sink)
+    }
+
+    pub fn add_sink_resolver(&self, resolver: Arc<dyn SinkResolver>) {
+        self.inner.sinks.add_resolver(resolver);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Rules hold no reference back to the engine, so the last handle going away stops the
+        // runtime; their tasks are dropped with it. A graceful stop is `Engine::stop`.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Per-operator metrics with eKuiper's names, updated once per batch with relaxed atomics.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+use chrono::DateTime;
+use serde_json::{Map as JsonMap, Value as Json};
+
+/// eKuiper's `last_invocation` format: local-free, microseconds, no zone.
+fn format_time(ms: i64) -> String {
+    if ms == 0 {
+        return String::new();
+    }
+    DateTime::from_timestamp_millis(ms)
+        .map(|dt| dt.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
+        .unwrap_or_default()
+}
+
+/// Connection states of a source or sink, as eKuiper reports them.
+pub mod connection {
+    pub const CONNECTED: i64 = 1;
+    pub const CONNECTING: i64 = 0;
+    pub const DISCONNECTED: i64 = -1;
+}
+
+/// The metrics of one operator instance: a source, an operator of the rule, or a sink.
+#[derive(Debug)]
+pub struct OpMetrics {
+    /// The status key prefix, such as `source_demo_0`, `op_1_filter_0` or `sink_log_0_0`.
+    prefix: String,
+    records_in: AtomicU64,
+    records_out: AtomicU64,
+    exceptions: AtomicU64,
+    process_latency_us: AtomicU64,
+    buffer_length: AtomicU64,
+    last_invocation_ms: AtomicI64,
+    last_exception_ms: AtomicI64,
+    last_exception: Mutex<String>,
+    /// Only sources and sinks have a connection.
+    connection_status: Option<AtomicI64>,
+    last_logged_ms: AtomicI64,
+}
+
+impl OpMetrics {
+    pub fn new(prefix: String, has_connection: bool) -> OpMetrics {
+        OpMetrics {
+            prefix,
+            records_in: AtomicU64::new(0),
+            records_out: AtomicU64::new(0),
+            exceptions: AtomicU64::new(0),
+            process_latency_us: AtomicU64::new(0),
+            buffer_length: AtomicU64::new(0),
+            last_invocation_ms: AtomicI64::new(0),
+            last_exception_ms: AtomicI64::new(0),
+            last_exception: Mutex::new(String::new()),
+            connection_status: has_connection.then(|| AtomicI64::new(connection::CONNECTED)),
+            last_logged_ms: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn add_in(&self, n: usize, now_ms: i64) {
+        self.records_in.fetch_add(n as u64, Relaxed);
+        self.last_invocation_ms.store(now_ms, Relaxed);
+    }
+
+    pub fn add_out(&self, n: usize) {
+        self.records_out.fetch_add(n as u64, Relaxed);
+    }
+
+    /// Records the average time per record of the last batch.
+    pub fn set_latency(&self, elapsed: std::time::Duration, records: usize) {
+        let per_record = elapsed.as_micros() as u64 / records.max(1) as u64;
+        self.process_latency_us.store(per_record, Relaxed);
+    }
+
+    pub fn set_buffer_length(&self, n: usize) {
+        self.buffer_length.store(n as u64, Relaxed);
+    }
+
+    pub fn add_exception(&self, message: &str, now_ms: i64) {
+        self.exceptions.fetch_add(1, Relaxed);
+        self.last_exception_ms.store(now_ms, Relaxed);
+        if let Ok(mut last) = self.last_exception.lock() {
+            message.clone_into(&mut last);
+        }
+    }
+
+    /// Whether a failure should be logged now: at most one log line per operator every ten
+    /// seconds, so a rule failing on every row does not flood the log (the metrics count all).
+    pub fn log_due(&self, now_ms: i64) -> bool {
+        let last = self.last_logged_ms.load(Relaxed);
+        if now_ms.saturating_sub(last) < 10_000 {
+            return false;
+        }
+        self.last_logged_ms
+            .compare_exchange(last, now_ms, Relaxed, Relaxed)
+            .is_ok()
+    }
+
+    pub fn set_connection_status(&self, status: i64) {
+        if let Some(c) = &self.connection_status {
+            c.store(status, Relaxed);
+        }
+    }
+
+    pub fn records_in(&self) -> u64 {
+        self.records_in.load(Relaxed)
+    }
+
+    pub fn records_out(&self) -> u64 {
+        self.records_out.load(Relaxed)
+    }
+
+    pub fn exceptions(&self) -> u64 {
+        self.exceptions.load(Relaxed)
+    }
+
+    /// Appends this operator's keys to a rule's status.
+    pub fn write_status(&self, out: &mut JsonMap<String, Json>) {
+        let p = &self.prefix;
+        let mut put = |metric: &str, v: Json| {
+            out.insert(format!("{p}_{metric}"), v);
+        };
+        put("records_in_total", self.records_in.load(Relaxed).into());
+        put("records_out_total", self.records_out.load(Relaxed).into());
+        put("process_latency_us", self.process_latency_us.load(Relaxed).into());
+        put("buffer_length", self.buffer_length.load(Relaxed).into());
+        put("last_invocation", format_time(self.last_invocation_ms.load(Relaxed)).into());
+        put("exceptions_total", self.exceptions.load(Relaxed).into());
+        let last = self.last_exception.lock().map(|s| s.clone()).unwrap_or_default();
+        put("last_exception", last.into());
+        put("last_exception_time", self.last_exception_ms.load(Relaxed).into());
+        if let Some(c) = &self.connection_status {
+            put("connection_status", c.load(Relaxed).into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_keys_follow_ekuiper() {
+        let m = OpMetrics::new("sink_log_0_0".into(), true);
+        m.add_in(3, 1_700_000_000_123);
+        m.add_out(2);
+        m.add_exception("boom", 1_700_000_000_456);
+        let mut out = JsonMap::new();
+        m.write_status(&mut out);
+        assert_eq!(out["sink_log_0_0_records_in_total"], 3);
+        assert_eq!(out["sink_log_0_0_records_out_total"], 2);
+        assert_eq!(out["sink_log_0_0_exceptions_total"], 1);
+        assert_eq!(out["sink_log_0_0_last_exception"], "boom");
+        assert_eq!(out["sink_log_0_0_last_exception_time"], 1_700_000_000_456i64);
+        assert_eq!(out["sink_log_0_0_last_invocation"], "2023-11-14T22:13:20.123000");
+        assert_eq!(out["sink_log_0_0_connection_status"], 1);
+    }
+}

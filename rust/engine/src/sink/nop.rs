@@ -1,0 +1,38 @@
+//! The `nop` sink: accepts everything and does nothing, for benchmarks and tests.
+
+use async_trait::async_trait;
+use serde_json::{Map as JsonMap, Value as Json};
+
+use super::{CollectReport, Sink, SinkContext, SinkError, SinkFactory};
+use crate::value::Value;
+
+#[derive(Debug, Default)]
+pub struct NopSinkFactory;
+
+struct NopSink;
+
+#[async_trait]
+impl SinkFactory for NopSinkFactory {
+    async fn create(&self, _: &SinkContext, _: &JsonMap<String, Json>) -> Result<Box<dyn Sink>, SinkError> {
+        Ok(Box::new(NopSink))
+    }
+
+    fn describe(&self) -> String {
+        "built-in: discards results".into()
+    }
+}
+
+#[async_trait]
+impl Sink for NopSink {
+    async fn open(&mut self, _: &SinkContext) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    async fn collect(&mut self, _: &SinkContext, _: Vec<Value>) -> CollectReport {
+        CollectReport::default()
+    }
+
+    async fn close(&mut self, _: &SinkContext) -> Result<(), SinkError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! The `memory` source: a stream over an in-process topic (`DATASOURCE` is the topic, with `+`
+//! and `#` wildcards), fed by `Engine::publish` and by other rules' memory sinks.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map as JsonMap, Value as Json};
+use tokio::sync::mpsc;
+
+use super::{Source, SourceOutput, SourceType};
+use crate::memory_topics::{MemoryTopics, RowBatch, Subscription, validate_filter};
+use crate::stream::StreamDef;
+
+/// Batches a subscriber may hold before publishers wait.
+const SUBSCRIPTION_BATCHES: usize = 4;
+
+pub struct MemorySourceType {
+    topics: Arc<MemoryTopics>,
+}
+
+impl MemorySourceType {
+    pub fn new(topics: Arc<MemoryTopics>) -> MemorySourceType {
+        MemorySourceType { topics }
+    }
+}
+
+fn reject_props(props: &JsonMap<String, Json>) -> Result<(), String> {
+    match props.keys().next() {
+        Some(key) => Err(format!("the memory source has no properties, found {key:?}")),
+        None => Ok(()),
+    }
+}
+
+impl SourceType for MemorySourceType {
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+
+    fn validate(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<(), String> {
+        validate_filter(&def.options.datasource)?;
+        reject_props(props)
+    }
+
+    fn open(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<Box<dyn Source>, String> {
+        reject_props(props)?;
+        // Subscribe now, not when the task first runs: rows published right after the rule
+        // starts must reach it.
+        let (subscription, rx) = self.topics.subscribe(&def.options.datasource, SUBSCRIPTION_BATCHES)?;
+        Ok(Box::new(MemorySource {
+            _subscription: subscription,
+            rx,
+        }))
+    }
+}
+
+struct MemorySource {
+    _subscription: Subscription,
+    rx: mpsc::Receiver<RowBatch>,
+}
+
+#[async_trait]
+impl Source for MemorySource {
+    async fn run(mut self: Box<Self>, out: SourceOutput) -> Result<(), String> {
+        loop {
+            let batch = tokio::select! {
+                biased;
+                _ = out.stopped() => return Ok(()),
+                batch = self.rx.recv() => match batch {
+                    Some(batch) => batch,
+                    None => return Ok(()),
+                },
+            };
+            out.received(batch.len());
+            if !out.emit(batch).await {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Sources: what feeds a stream's rows into the rules that read it.
+
+mod file;
+mod memory;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map as JsonMap, Value as Json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::memory_topics::RowBatch;
+use crate::metrics::OpMetrics;
+use crate::stream::{Schema, StreamDef};
+use crate::value::Row;
+
+pub use file::FileSourceType;
+pub use memory::MemorySourceType;
+
+/// A kind of source (`memory`, `file`, ...), as named by a stream's `TYPE`.
+pub trait SourceType: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Checks a stream and its source properties when the stream is created.
+    fn validate(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<(), String>;
+
+    /// Opens a source for a rule that starts: errors here fail the rule's start.
+    fn open(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<Box<dyn Source>, String>;
+}
+
+/// A running source instance.
+#[async_trait]
+pub trait Source: Send {
+    /// Emits rows until the output says to stop. An error ends the rule with that message.
+    async fn run(self: Box<Self>, out: SourceOutput) -> Result<(), String>;
+}
+
+/// Where a source sends its rows: applies the stream's schema, counts, and waits for room.
+pub struct SourceOutput {
+    pub(crate) tx: mpsc::Sender<RowBatch>,
+    pub(crate) metrics: Arc<OpMetrics>,
+    pub(crate) schema: Option<Schema>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) cancel: CancellationToken,
+}
+
+impl SourceOutput {
+    /// Sends decoded rows on; `false` once the rule is stopping. Shared batches pass through
+    /// untouched unless the stream's schema has to convert them.
+    pub async fn emit(&self, rows: RowBatch) -> bool {
+        let rows = match &self.schema {
+            None => rows,
+            Some(schema) => Arc::new(
+                rows.iter()
+                    .filter_map(|row| match schema.apply(row) {
+                        Ok(row) => Some(row),
+                        Err(e) => {
+                            self.error(&e);
+                            None
+                        }
+                    })
+                    .collect::<Vec<Row>>(),
+            ),
+        };
+        if rows.is_empty() {
+            return !self.cancel.is_cancelled();
+        }
+        let n = rows.len();
+        tokio::select! {
+            biased;
+            _ = self.cancel.cancelled() => false,
+            sent = self.tx.send(rows) => {
+                self.metrics.add_out(n);
+                sent.is_ok()
+            }
+        }
+    }
+
+    /// Counts rows read (decoded or not).
+    pub fn received(&self, n: usize) {
+        self.metrics.add_in(n, self.clock.now_ms());
+    }
+
+    /// Counts a message that could not be decoded; it is skipped.
+    pub fn error(&self, message: &str) {
+        self.metrics.add_exception(message, self.clock.now_ms());
+    }
+
+    /// Resolves when the rule stops.
+    pub async fn stopped(&self) {
+        self.cancel.cancelled().await;
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}

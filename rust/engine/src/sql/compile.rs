@@ -1,0 +1,548 @@
+//! From sqlparser's AST to a [`SelectPlan`]: names resolved, functions bound, literals typed,
+//! once per rule. Everything this version cannot run is rejected here, with the construct named.
+
+use std::sync::Arc;
+
+use sqlparser::ast::{
+    self, AccessExpr, BinaryOperator, CeilFloorKind, DateTimeField, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GroupByExpr, Ident, ObjectName, SelectItem, SelectItemQualifiedWildcardKind,
+    SetExpr, Statement, Subscript, TableFactor, UnaryOperator,
+};
+use sqlparser::parser::Parser;
+
+use crate::error::{Error, Result};
+use crate::value::{Key, Value};
+
+use super::cast::CastType;
+use super::dialect::EkuiperDialect;
+use super::expr::{Expr, LikeSource};
+use super::functions::{self, NOT_YET_SUPPORTED};
+use super::ops::{BinaryOp, LikePattern};
+use super::plan::{SelectField, SelectPlan};
+
+fn sql_error(message: impl Into<String>) -> Error {
+    Error::Sql(message.into())
+}
+
+fn not_yet(what: &str) -> Error {
+    sql_error(format!(
+        "{what} is not supported yet: this version runs SELECT ... FROM one stream [WHERE ...]; \
+         windows, GROUP BY, joins and aggregates come in a later release"
+    ))
+}
+
+/// Parses and compiles a rule's SQL statement.
+pub fn compile_select(sql: &str) -> Result<SelectPlan> {
+    let statements =
+        Parser::parse_sql(&EkuiperDialect, sql).map_err(|e| sql_error(format!("invalid SQL: {e}")))?;
+    let statement = match statements.as_slice() {
+        [one] => one,
+        [] => return Err(sql_error("invalid SQL: the statement is empty")),
+        _ => return Err(sql_error("invalid SQL: a rule runs exactly one SELECT statement")),
+    };
+    let query = match statement {
+        Statement::Query(q) => q,
+        other => {
+            let text = other.to_string();
+            let verb = text.split_whitespace().next().unwrap_or("").to_uppercase();
+            return Err(sql_error(format!("a rule's SQL must be a SELECT statement, found {verb}")));
+        }
+    };
+    if query.with.is_some() {
+        return Err(not_yet("WITH"));
+    }
+    if query.order_by.is_some() {
+        return Err(not_yet("ORDER BY"));
+    }
+    if query.limit_clause.is_some() || query.fetch.is_some() {
+        return Err(not_yet("LIMIT"));
+    }
+    let select = match query.body.as_ref() {
+        SetExpr::Select(s) => s,
+        SetExpr::SetOperation { op, .. } => return Err(not_yet(&op.to_string())),
+        _ => return Err(sql_error("a rule's SQL must be a plain SELECT")),
+    };
+    if select.distinct.is_some() {
+        return Err(not_yet("DISTINCT"));
+    }
+    match &select.group_by {
+        GroupByExpr::Expressions(exprs, _) if exprs.is_empty() => {}
+        _ => return Err(not_yet("GROUP BY (and the windows that go in it)")),
+    }
+    if select.having.is_some() {
+        return Err(not_yet("HAVING"));
+    }
+    let (stream, alias) = compile_from(&select.from)?;
+    let mut compiler = Compiler {
+        stream: stream.clone(),
+        alias,
+        anonymous_fields: 0,
+    };
+    let condition = select
+        .selection
+        .as_ref()
+        .map(|e| compiler.expr(e))
+        .transpose()?;
+    let mut fields = Vec::with_capacity(select.projection.len());
+    for item in &select.projection {
+        fields.push(compiler.select_item(item)?);
+    }
+    Ok(SelectPlan {
+        sql: sql.to_string(),
+        stream,
+        fields,
+        condition,
+    })
+}
+
+fn compile_from(from: &[ast::TableWithJoins]) -> Result<(String, Option<String>)> {
+    let table = match from {
+        [one] => one,
+        [] => return Err(sql_error("the SELECT has no FROM: name the stream to read")),
+        _ => return Err(not_yet("reading several streams (joins)")),
+    };
+    if !table.joins.is_empty() {
+        return Err(not_yet("JOIN"));
+    }
+    match &table.relation {
+        TableFactor::Table {
+            name, alias, args, ..
+        } if args.is_none() => {
+            let stream = single_name(name)?;
+            Ok((stream, alias.as_ref().map(|a| a.name.value.clone())))
+        }
+        other => Err(sql_error(format!("FROM must name a stream, found {other}"))),
+    }
+}
+
+fn single_name(name: &ObjectName) -> Result<String> {
+    match name.0.as_slice() {
+        [part] => part
+            .as_ident()
+            .map(|i| i.value.clone())
+            .ok_or_else(|| sql_error(format!("FROM must name a stream, found {name}"))),
+        _ => Err(sql_error(format!("FROM must name a stream, found {name}"))),
+    }
+}
+
+struct Compiler {
+    stream: String,
+    alias: Option<String>,
+    /// eKuiper names unnamed expressions `kuiper_field_0`, `kuiper_field_1`, ... in order.
+    anonymous_fields: usize,
+}
+
+impl Compiler {
+    fn is_source(&self, ident: &Ident) -> bool {
+        ident.value.eq_ignore_ascii_case(&self.stream)
+            || self
+                .alias
+                .as_ref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(&ident.value))
+    }
+
+    fn select_item(&mut self, item: &SelectItem) -> Result<SelectField> {
+        match item {
+            SelectItem::Wildcard(options) => {
+                self.plain_wildcard(options)?;
+                Ok(SelectField::Wildcard)
+            }
+            SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), options) => {
+                self.plain_wildcard(options)?;
+                match name.0.as_slice() {
+                    [part] if part.as_ident().is_some_and(|i| self.is_source(i)) => Ok(SelectField::Wildcard),
+                    _ => Err(sql_error(format!("{name}.* does not name the stream {}", self.stream))),
+                }
+            }
+            SelectItem::UnnamedExpr(expr) => {
+                let name = self.field_name(expr);
+                Ok(SelectField::Expr {
+                    name,
+                    expr: self.expr(expr)?,
+                })
+            }
+            SelectItem::ExprWithAlias { expr, alias } => Ok(SelectField::Expr {
+                name: Key::from(alias.value.as_str()),
+                expr: self.expr(expr)?,
+            }),
+            other => Err(sql_error(format!("unsupported select item: {other}"))),
+        }
+    }
+
+    fn plain_wildcard(&self, options: &ast::WildcardAdditionalOptions) -> Result<()> {
+        let text = options.to_string();
+        if text.trim().is_empty() {
+            Ok(())
+        } else {
+            Err(not_yet(&format!("* {}", text.trim())))
+        }
+    }
+
+    /// The result key of an unaliased select expression, as eKuiper names it: a column keeps its
+    /// name, a function call takes the function's name, anything else is `kuiper_field_N`.
+    fn field_name(&mut self, expr: &ast::Expr) -> Key {
+        let name = match expr {
+            ast::Expr::Identifier(ident) => Some(ident.value.clone()),
+            ast::Expr::CompoundIdentifier(parts) if parts.len() == 2 && self.is_source(&parts[0]) => {
+                Some(parts[1].value.clone())
+            }
+            ast::Expr::Function(f) => Some(f.name.to_string().to_lowercase()),
+            ast::Expr::Cast { .. } => Some("cast".into()),
+            ast::Expr::Substring { .. } => Some("substring".into()),
+            ast::Expr::Trim { .. } => Some("trim".into()),
+            ast::Expr::Ceil { .. } => Some("ceil".into()),
+            ast::Expr::Floor { .. } => Some("floor".into()),
+            _ => None,
+        };
+        let name = name.unwrap_or_else(|| {
+            let n = self.anonymous_fields;
+            self.anonymous_fields += 1;
+            format!("kuiper_field_{n}")
+        });
+        Key::from(name.as_str())
+    }
+
+    fn boxed(&mut self, expr: &ast::Expr) -> Result<Box<Expr>> {
+        Ok(Box::new(self.expr(expr)?))
+    }
+
+    fn expr(&mut self, expr: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as A;
+        Ok(match expr {
+            A::Identifier(ident) => Expr::Column(Key::from(ident.value.as_str())),
+            A::CompoundIdentifier(parts) => self.compound_identifier(parts),
+            A::Value(v) => Expr::Literal(literal(&v.value)?),
+            A::Nested(inner) => self.expr(inner)?,
+            A::BinaryOp { left, op, right } => self.binary(expr, left, op, right)?,
+            A::UnaryOp { op, expr: inner } => match op {
+                UnaryOperator::Not => Expr::Not(self.boxed(inner)?),
+                UnaryOperator::Minus => match inner.as_ref() {
+                    // Fold `-5` into a literal so that i64::MIN parses and indexes like a[-1] stay literal.
+                    A::Value(v) => Expr::Literal(negative_literal(&v.value)?),
+                    _ => Expr::Negate(self.boxed(inner)?),
+                },
+                UnaryOperator::Plus => self.expr(inner)?,
+                other => return Err(sql_error(format!("unsupported operator {other} in {expr}"))),
+            },
+            A::IsNull(inner) => Expr::IsNull {
+                expr: self.boxed(inner)?,
+                negated: false,
+            },
+            A::IsNotNull(inner) => Expr::IsNull {
+                expr: self.boxed(inner)?,
+                negated: true,
+            },
+            A::In {
+                expr: inner,
+                target: ast::InTarget::List(list),
+                negated,
+                global: false,
+            } => Expr::InList {
+                expr: self.boxed(inner)?,
+                list: list.iter().map(|e| self.expr(e)).collect::<Result<_>>()?,
+                negated: *negated,
+            },
+            A::Between {
+                expr: inner,
+                negated,
+                low,
+                high,
+            } => Expr::Between {
+                expr: self.boxed(inner)?,
+                low: self.boxed(low)?,
+                high: self.boxed(high)?,
+                negated: *negated,
+            },
+            A::Like {
+                negated,
+                any: false,
+                expr: inner,
+                pattern,
+                escape_char,
+            } => self.like(inner, pattern, escape_char.as_deref(), *negated)?,
+            A::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => Expr::Case {
+                operand: operand.as_ref().map(|o| self.boxed(o)).transpose()?,
+                branches: conditions
+                    .iter()
+                    .map(|c| Ok((self.expr(&c.condition)?, self.expr(&c.result)?)))
+                    .collect::<Result<_>>()?,
+                otherwise: else_result.as_ref().map(|e| self.boxed(e)).transpose()?,
+            },
+            A::Function(function) => self.function(expr, function)?,
+            A::Cast {
+                kind: ast::CastKind::Cast,
+                expr: inner,
+                data_type,
+                format: None,
+            } => {
+                let type_name = data_type.to_string();
+                let to = CastType::from_name(&type_name).ok_or_else(|| {
+                    sql_error(format!(
+                        "cannot cast to {type_name} in {expr}: the types are {}",
+                        CastType::NAMES
+                    ))
+                })?;
+                Expr::Cast(self.boxed(inner)?, to)
+            }
+            A::Substring {
+                expr: inner,
+                substring_from,
+                substring_for,
+                special: true,
+                ..
+            } => {
+                let mut args = vec![self.expr(inner)?];
+                for arg in [substring_from, substring_for].into_iter().flatten() {
+                    args.push(self.expr(arg)?);
+                }
+                self.call("substring", args, expr)?
+            }
+            A::Trim {
+                expr: inner,
+                trim_where: None,
+                trim_what: None,
+                trim_characters: None,
+            } => {
+                let args = vec![self.expr(inner)?];
+                self.call("trim", args, expr)?
+            }
+            A::Ceil {
+                expr: inner,
+                field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
+            } => {
+                let args = vec![self.expr(inner)?];
+                self.call("ceil", args, expr)?
+            }
+            A::Floor {
+                expr: inner,
+                field: CeilFloorKind::DateTimeField(DateTimeField::NoDateTime),
+            } => {
+                let args = vec![self.expr(inner)?];
+                self.call("floor", args, expr)?
+            }
+            A::CompoundFieldAccess { root, access_chain } => {
+                let base = self.expr(root)?;
+                self.access_chain(base, access_chain, expr)?
+            }
+            other => return Err(sql_error(format!("unsupported expression: {other}"))),
+        })
+    }
+
+    /// `demo.temperature` reads a column of the stream `demo`; `a.b` where `a` is not a stream
+    /// reads field `b` of column `a`, as eKuiper does.
+    fn compound_identifier(&self, parts: &[Ident]) -> Expr {
+        let (first, rest) = if parts.len() > 1 && self.is_source(&parts[0]) {
+            (&parts[1], &parts[2..])
+        } else {
+            (&parts[0], &parts[1..])
+        };
+        rest.iter().fold(Expr::Column(Key::from(first.value.as_str())), |acc, part| {
+            Expr::Field(Box::new(acc), Key::from(part.value.as_str()))
+        })
+    }
+
+    fn binary(
+        &mut self,
+        whole: &ast::Expr,
+        left: &ast::Expr,
+        op: &BinaryOperator,
+        right: &ast::Expr,
+    ) -> Result<Expr> {
+        let op = match op {
+            BinaryOperator::And => return Ok(Expr::And(self.boxed(left)?, self.boxed(right)?)),
+            BinaryOperator::Or => return Ok(Expr::Or(self.boxed(left)?, self.boxed(right)?)),
+            BinaryOperator::Arrow => {
+                let base = self.expr(left)?;
+                return self.arrow(base, right, whole);
+            }
+            BinaryOperator::Plus => BinaryOp::Add,
+            BinaryOperator::Minus => BinaryOp::Sub,
+            BinaryOperator::Multiply => BinaryOp::Mul,
+            BinaryOperator::Divide => BinaryOp::Div,
+            BinaryOperator::Modulo => BinaryOp::Mod,
+            BinaryOperator::BitwiseAnd => BinaryOp::BitAnd,
+            BinaryOperator::BitwiseOr => BinaryOp::BitOr,
+            BinaryOperator::BitwiseXor => BinaryOp::BitXor,
+            BinaryOperator::Eq => BinaryOp::Eq,
+            BinaryOperator::NotEq => BinaryOp::NotEq,
+            BinaryOperator::Lt => BinaryOp::Lt,
+            BinaryOperator::LtEq => BinaryOp::LtEq,
+            BinaryOperator::Gt => BinaryOp::Gt,
+            BinaryOperator::GtEq => BinaryOp::GtEq,
+            other => return Err(sql_error(format!("unsupported operator {other} in {whole}"))),
+        };
+        Ok(Expr::Binary(op, self.boxed(left)?, self.boxed(right)?))
+    }
+
+    /// The right side of `->` names a field, possibly followed by `[i]` or `.x` accesses, which
+    /// sqlparser attaches to the name; they apply after the field is read.
+    fn arrow(&mut self, base: Expr, right: &ast::Expr, whole: &ast::Expr) -> Result<Expr> {
+        match right {
+            ast::Expr::Identifier(name) => Ok(Expr::Field(Box::new(base), Key::from(name.value.as_str()))),
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
+                    Ok(Expr::Field(Box::new(base), Key::from(s.as_str())))
+                }
+                _ => Err(sql_error(format!("-> must be followed by a field name in {whole}"))),
+            },
+            ast::Expr::CompoundFieldAccess { root, access_chain } => {
+                let field = self.arrow(base, root, whole)?;
+                self.access_chain(field, access_chain, whole)
+            }
+            ast::Expr::CompoundIdentifier(parts) => Ok(parts.iter().fold(base, |acc, part| {
+                Expr::Field(Box::new(acc), Key::from(part.value.as_str()))
+            })),
+            _ => Err(sql_error(format!("-> must be followed by a field name in {whole}"))),
+        }
+    }
+
+    fn access_chain(&mut self, base: Expr, chain: &[AccessExpr], whole: &ast::Expr) -> Result<Expr> {
+        let mut acc = base;
+        for access in chain {
+            acc = match access {
+                AccessExpr::Subscript(Subscript::Index { index }) => {
+                    Expr::Index(Box::new(acc), self.boxed(index)?)
+                }
+                AccessExpr::Subscript(Subscript::Slice { .. }) => return Err(not_yet("array slices a[i:j]")),
+                AccessExpr::Dot(ast::Expr::Identifier(name)) => {
+                    Expr::Field(Box::new(acc), Key::from(name.value.as_str()))
+                }
+                AccessExpr::Dot(other) => {
+                    return Err(sql_error(format!("unsupported field access .{other} in {whole}")));
+                }
+            };
+        }
+        Ok(acc)
+    }
+
+    fn like(
+        &mut self,
+        inner: &ast::Expr,
+        pattern: &ast::Expr,
+        escape: Option<&ast::Expr>,
+        negated: bool,
+    ) -> Result<Expr> {
+        let escape = match escape {
+            None => None,
+            Some(ast::Expr::Value(v)) => match &v.value {
+                ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s)
+                    if s.chars().count() == 1 =>
+                {
+                    s.chars().next()
+                }
+                other => return Err(sql_error(format!("ESCAPE takes one character, found {other}"))),
+            },
+            Some(other) => return Err(sql_error(format!("ESCAPE takes one character, found {other}"))),
+        };
+        let pattern = match self.expr(pattern)? {
+            Expr::Literal(Value::String(p)) => LikeSource::Compiled(Arc::new(LikePattern::new(&p, escape))),
+            Expr::Literal(other) => {
+                return Err(sql_error(format!(
+                    "LIKE needs a string pattern, found {}",
+                    other.type_name()
+                )));
+            }
+            dynamic => LikeSource::Dynamic(Box::new(dynamic), escape),
+        };
+        Ok(Expr::Like {
+            expr: self.boxed(inner)?,
+            pattern,
+            negated,
+        })
+    }
+
+    fn function(&mut self, whole: &ast::Expr, function: &ast::Function) -> Result<Expr> {
+        let name = function.name.to_string();
+        let lower = name.to_lowercase();
+        if NOT_YET_SUPPORTED.contains(&lower.as_str()) {
+            return Err(not_yet(&format!("the function {lower}()")));
+        }
+        if function.filter.is_some() || function.over.is_some() || !function.within_group.is_empty() {
+            return Err(not_yet(&format!("FILTER/OVER on {lower}()")));
+        }
+        let args = match &function.args {
+            FunctionArguments::None => Vec::new(),
+            FunctionArguments::List(list) if list.duplicate_treatment.is_none() && list.clauses.is_empty() => {
+                list.args
+                    .iter()
+                    .map(|arg| match arg {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e),
+                        other => Err(sql_error(format!("unsupported argument {other} in {whole}"))),
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
+            _ => return Err(sql_error(format!("unsupported arguments in {whole}"))),
+        };
+        if lower == "cast" {
+            return self.cast_call(whole, &args);
+        }
+        let args = args.into_iter().map(|e| self.expr(e)).collect::<Result<Vec<_>>>()?;
+        self.call(&lower, args, whole)
+    }
+
+    /// eKuiper's `cast(x, "bigint")`: the type is a string literal, checked here.
+    fn cast_call(&mut self, whole: &ast::Expr, args: &[&ast::Expr]) -> Result<Expr> {
+        let [value, to] = args else {
+            return Err(sql_error(format!(
+                "cast takes 2 arguments, the value and the type name, found {} in {whole}",
+                args.len()
+            )));
+        };
+        let to = match self.expr(to)? {
+            Expr::Literal(Value::String(t)) => CastType::from_name(&t),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            sql_error(format!(
+                "the second argument of cast must be one of {} (as a string), found {to} in {whole}",
+                CastType::NAMES
+            ))
+        })?;
+        Ok(Expr::Cast(self.boxed(value)?, to))
+    }
+
+    fn call(&mut self, name: &str, args: Vec<Expr>, whole: &ast::Expr) -> Result<Expr> {
+        let function = functions::lookup(name)
+            .ok_or_else(|| sql_error(format!("unknown function {name}() in {whole}")))?;
+        let count_ok = args.len() >= function.min_args && function.max_args.is_none_or(|max| args.len() <= max);
+        if !count_ok {
+            return Err(sql_error(format!(
+                "{name}() takes {}, found {} in {whole}",
+                function.arity(),
+                args.len()
+            )));
+        }
+        Ok(Expr::Call { function, args })
+    }
+}
+
+fn literal(value: &ast::Value) -> Result<Value> {
+    Ok(match value {
+        ast::Value::Number(text, _) => parse_number(text)?,
+        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Value::string(s),
+        ast::Value::Boolean(b) => Value::Bool(*b),
+        ast::Value::Null => Value::Null,
+        other => return Err(sql_error(format!("unsupported literal {other}"))),
+    })
+}
+
+fn negative_literal(value: &ast::Value) -> Result<Value> {
+    match value {
+        ast::Value::Number(text, _) => parse_number(&format!("-{text}")),
+        other => Err(sql_error(format!("cannot negate {other}"))),
+    }
+}
+
+fn parse_number(text: &str) -> Result<Value> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Ok(Value::Int(i));
+    }
+    text.parse::<f64>()
+        .map(Value::Float)
+        .map_err(|_| sql_error(format!("invalid number {text}")))
+}

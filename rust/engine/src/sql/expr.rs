@@ -1,0 +1,272 @@
+//! Compiled expressions and their evaluation over one row.
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::value::{Key, Row, Value};
+
+use super::cast::CastType;
+use super::functions::ScalarFunction;
+use super::ops::{self, BinaryOp, LikePattern};
+
+/// What an expression sees while it is evaluated.
+pub struct EvalContext<'a> {
+    pub row: &'a Row,
+    pub clock: &'a dyn Clock,
+}
+
+/// An expression compiled from SQL, ready to evaluate once per row.
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Literal(Value),
+    Column(Key),
+    /// `a->b`: a field of an object; null when either is missing.
+    Field(Box<Expr>, Key),
+    /// `a[i]`: an element of an array; negative indexes count from the end.
+    Index(Box<Expr>, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    Negate(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: LikeSource,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    Case {
+        operand: Option<Box<Expr>>,
+        branches: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
+    Call {
+        function: &'static ScalarFunction,
+        args: Vec<Expr>,
+    },
+    Cast(Box<Expr>, CastType),
+}
+
+/// A LIKE pattern: compiled once when it is a literal, per row otherwise.
+#[derive(Debug, Clone)]
+pub enum LikeSource {
+    Compiled(Arc<LikePattern>),
+    Dynamic(Box<Expr>, Option<char>),
+}
+
+impl Expr {
+    pub fn eval(&self, ctx: &EvalContext<'_>) -> Result<Value, String> {
+        match self {
+            Expr::Literal(v) => Ok(v.clone()),
+            Expr::Column(name) => Ok(ctx.row.get_ignore_case(name).cloned().unwrap_or_default()),
+            Expr::Field(object, name) => field(&object.eval(ctx)?, name),
+            Expr::Index(array, index) => element(&array.eval(ctx)?, &index.eval(ctx)?),
+            Expr::Binary(op, lhs, rhs) => ops::binary(*op, &lhs.eval(ctx)?, &rhs.eval(ctx)?),
+            Expr::Negate(inner) => negate(inner.eval(ctx)?),
+            Expr::And(lhs, rhs) => {
+                let l = lhs.eval(ctx)?;
+                if let Value::Bool(false) = l {
+                    return Ok(l);
+                }
+                let r = rhs.eval(ctx)?;
+                let (lb, rb) = (ops::as_logical(&l, "AND", &r)?, ops::as_logical(&r, "AND", &l)?);
+                Ok(match (lb, rb) {
+                    (_, Some(false)) => Value::Bool(false),
+                    (Some(true), Some(true)) => Value::Bool(true),
+                    _ => Value::Null,
+                })
+            }
+            Expr::Or(lhs, rhs) => {
+                let l = lhs.eval(ctx)?;
+                if let Value::Bool(true) = l {
+                    return Ok(l);
+                }
+                let r = rhs.eval(ctx)?;
+                let (lb, rb) = (ops::as_logical(&l, "OR", &r)?, ops::as_logical(&r, "OR", &l)?);
+                Ok(match (lb, rb) {
+                    (_, Some(true)) => Value::Bool(true),
+                    (Some(false), Some(false)) => Value::Bool(false),
+                    _ => Value::Null,
+                })
+            }
+            Expr::Not(inner) => match inner.eval(ctx)? {
+                Value::Bool(b) => Ok(Value::Bool(!b)),
+                Value::Null => Ok(Value::Null),
+                other => Err(format!("NOT expects a boolean, found {}", ops::describe(&other))),
+            },
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => in_list(&expr.eval(ctx)?, list, *negated, ctx),
+            Expr::Between {
+                expr,
+                low,
+                high,
+                negated,
+            } => {
+                let v = expr.eval(ctx)?;
+                let (lo, hi) = (low.eval(ctx)?, high.eval(ctx)?);
+                let cannot = |e: String| format!("BETWEEN cannot compare: {e}");
+                let above = ops::binary(BinaryOp::GtEq, &v, &lo).map_err(cannot)?;
+                let below = ops::binary(BinaryOp::LtEq, &v, &hi).map_err(cannot)?;
+                let inside = above == Value::Bool(true) && below == Value::Bool(true);
+                Ok(Value::Bool(inside != *negated))
+            }
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+            } => {
+                let text = match expr.eval(ctx)? {
+                    Value::String(s) => s,
+                    // A missing field is not an error: it simply does not match (see docs/sql.md).
+                    Value::Null => return Ok(Value::Null),
+                    other => {
+                        return Err(format!(
+                            "LIKE expects a string on its left, found {}",
+                            ops::describe(&other)
+                        ));
+                    }
+                };
+                let matched = match pattern {
+                    LikeSource::Compiled(p) => p.matches(&text),
+                    LikeSource::Dynamic(p, escape) => match p.eval(ctx)? {
+                        Value::String(p) => LikePattern::new(&p, *escape).matches(&text),
+                        Value::Null => return Ok(Value::Null),
+                        other => {
+                            return Err(format!(
+                                "LIKE expects a string pattern, found {}",
+                                ops::describe(&other)
+                            ));
+                        }
+                    },
+                };
+                Ok(Value::Bool(matched != *negated))
+            }
+            Expr::IsNull { expr, negated } => Ok(Value::Bool(expr.eval(ctx)?.is_null() != *negated)),
+            Expr::Case {
+                operand,
+                branches,
+                otherwise,
+            } => {
+                let operand = operand.as_ref().map(|o| o.eval(ctx)).transpose()?;
+                for (when, then) in branches {
+                    let w = when.eval(ctx)?;
+                    let hit = match &operand {
+                        Some(o) => ops::equals(o, &w)?,
+                        None => match w {
+                            Value::Bool(b) => b,
+                            Value::Null => false,
+                            other => {
+                                return Err(format!(
+                                    "CASE WHEN expects a boolean condition, found {}",
+                                    ops::describe(&other)
+                                ));
+                            }
+                        },
+                    };
+                    if hit {
+                        return then.eval(ctx);
+                    }
+                }
+                otherwise.as_ref().map_or(Ok(Value::Null), |e| e.eval(ctx))
+            }
+            Expr::Call { function, args } => {
+                let values = args.iter().map(|a| a.eval(ctx)).collect::<Result<Vec<_>, _>>()?;
+                (function.eval)(&values, ctx).map_err(|e| format!("{}(): {e}", function.name))
+            }
+            Expr::Cast(inner, to) => to.convert(inner.eval(ctx)?),
+        }
+    }
+
+    /// Evaluates a condition: only `true` passes; null is false, anything else an error.
+    pub fn eval_condition(&self, ctx: &EvalContext<'_>) -> Result<bool, String> {
+        match self.eval(ctx)? {
+            Value::Bool(b) => Ok(b),
+            Value::Null => Ok(false),
+            other => Err(format!(
+                "the condition returned {} where a boolean was expected",
+                ops::describe(&other)
+            )),
+        }
+    }
+}
+
+fn field(object: &Value, name: &str) -> Result<Value, String> {
+    match object {
+        Value::Object(map) => Ok(map.get_ignore_case(name).cloned().unwrap_or_default()),
+        Value::Null => Ok(Value::Null),
+        other => Err(format!(
+            "-> expects an object on its left, found {}",
+            ops::describe(other)
+        )),
+    }
+}
+
+fn element(array: &Value, index: &Value) -> Result<Value, String> {
+    let items = match array {
+        Value::Array(items) => items,
+        Value::Null => return Ok(Value::Null),
+        other => {
+            return Err(format!(
+                "[] expects an array on its left, found {}",
+                ops::describe(other)
+            ));
+        }
+    };
+    let i = match index {
+        Value::Int(i) => *i,
+        Value::Null => return Ok(Value::Null),
+        other => return Err(format!("an array index must be a bigint, found {}", ops::describe(other))),
+    };
+    let len = items.len() as i64;
+    let position = if i < 0 { len + i } else { i };
+    if position < 0 || position >= len {
+        return Err(format!("out of index: {i} of {len}"));
+    }
+    Ok(items[position as usize].clone())
+}
+
+fn negate(v: Value) -> Result<Value, String> {
+    match v {
+        Value::Int(i) => i.checked_neg().map(Value::Int).ok_or_else(|| format!("integer overflow in -({i})")),
+        Value::Float(f) => Ok(Value::Float(-f)),
+        Value::Null => Ok(Value::Null),
+        other => Err(format!("cannot negate {}", ops::describe(&other))),
+    }
+}
+
+fn in_list(v: &Value, list: &[Expr], negated: bool, ctx: &EvalContext<'_>) -> Result<Value, String> {
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    let mut candidates = Vec::with_capacity(list.len());
+    for item in list {
+        match item.eval(ctx)? {
+            // `x IN arr` where arr is an array-valued expression tests its elements.
+            Value::Array(items) if list.len() == 1 => candidates.extend(items.iter().cloned()),
+            other => candidates.push(other),
+        }
+    }
+    for candidate in &candidates {
+        if ops::equals(v, candidate).map_err(|e| format!("IN cannot compare: {e}"))? {
+            return Ok(Value::Bool(!negated));
+        }
+    }
+    Ok(Value::Bool(negated))
+}

@@ -1,0 +1,72 @@
+//! A compiled SELECT and how it turns one input row into zero or one result row.
+
+use crate::clock::Clock;
+use crate::value::{Key, Map, Row};
+
+use super::expr::{EvalContext, Expr};
+
+/// One item of the select list.
+#[derive(Debug, Clone)]
+pub enum SelectField {
+    /// `*` or `stream.*`: every field of the input row, as it came.
+    Wildcard,
+    Expr { name: Key, expr: Expr },
+}
+
+/// A rule's compiled statement.
+#[derive(Debug, Clone)]
+pub struct SelectPlan {
+    pub sql: String,
+    /// The stream named in FROM.
+    pub stream: String,
+    pub fields: Vec<SelectField>,
+    pub condition: Option<Expr>,
+}
+
+/// Where a row failed, for the metrics of the operator at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowError {
+    Where(String),
+    Select(String),
+}
+
+impl SelectPlan {
+    pub fn has_condition(&self) -> bool {
+        self.condition.is_some()
+    }
+
+    /// Whether the WHERE clause lets `row` through.
+    pub fn filter(&self, row: &Row, clock: &dyn Clock) -> Result<bool, RowError> {
+        match &self.condition {
+            None => Ok(true),
+            Some(cond) => cond
+                .eval_condition(&EvalContext { row, clock })
+                .map_err(|e| RowError::Where(format!("run Where error: {e}"))),
+        }
+    }
+
+    /// Builds the result row. Null results are left out unless `send_nil` (the rule option
+    /// `sendNilField`) is set; fields taken by `*` pass through as they came, as in eKuiper.
+    pub fn project(&self, row: &Row, clock: &dyn Clock, send_nil: bool) -> Result<Row, RowError> {
+        let ctx = EvalContext { row, clock };
+        let mut out = Map::with_capacity(self.fields.len().max(row.len()));
+        for field in &self.fields {
+            match field {
+                SelectField::Wildcard => {
+                    for (k, v) in row.iter() {
+                        out.insert(k.clone(), v.clone());
+                    }
+                }
+                SelectField::Expr { name, expr } => {
+                    let value = expr
+                        .eval(&ctx)
+                        .map_err(|e| RowError::Select(format!("run Select error: {name}: {e}")))?;
+                    if send_nil || !value.is_null() {
+                        out.insert(name.clone(), value);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}

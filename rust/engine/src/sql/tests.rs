@@ -1,0 +1,216 @@
+//! SQL end to end: compile a statement, run it over rows, check the results.
+
+use serde_json::json;
+
+use super::*;
+use crate::clock::SystemClock;
+use crate::value::{Map, Row, Value, to_json_string};
+
+fn row(v: serde_json::Value) -> Row {
+    Value::from(&v).as_object().unwrap().clone()
+}
+
+/// Runs `sql` over each row: the JSON of each result, or `-` for filtered, or the error.
+fn run(sql: &str, rows: &[serde_json::Value]) -> Vec<String> {
+    run_with(sql, rows, false)
+}
+
+fn run_with(sql: &str, rows: &[serde_json::Value], send_nil: bool) -> Vec<String> {
+    let plan = compile_select(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.iter()
+        .map(|r| {
+            let r = row(r.clone());
+            match plan.filter(&r, &SystemClock) {
+                Ok(false) => "-".to_string(),
+                Ok(true) => match plan.project(&r, &SystemClock, send_nil) {
+                    Ok(out) => to_json_string(&out),
+                    Err(RowError::Select(e) | RowError::Where(e)) => e,
+                },
+                Err(RowError::Select(e) | RowError::Where(e)) => e,
+            }
+        })
+        .collect()
+}
+
+fn one(sql: &str, r: serde_json::Value) -> String {
+    run(sql, &[r]).remove(0)
+}
+
+fn compile_error(sql: &str) -> String {
+    compile_select(sql).unwrap_err().to_string()
+}
+
+#[test]
+fn select_star_columns_and_where() {
+    let rows = [
+        json!({"device": "dev-1", "temperature": 23.5, "humidity": 61}),
+        json!({"device": "dev-2", "temperature": 19.0, "humidity": 40}),
+    ];
+    assert_eq!(
+        run("SELECT device, temperature FROM s WHERE temperature > 20", &rows),
+        [r#"{"device":"dev-1","temperature":23.5}"#, "-"]
+    );
+    assert_eq!(
+        run("SELECT * FROM s WHERE humidity < 50", &rows),
+        ["-", r#"{"device":"dev-2","temperature":19.0,"humidity":40}"#]
+    );
+    assert_eq!(
+        run("select s.device AS d, humidity * 2 as h2 from s", &rows[..1]),
+        [r#"{"d":"dev-1","h2":122}"#]
+    );
+    assert_eq!(
+        one("SELECT *, humidity + 1 AS h FROM s", rows[1].clone()),
+        r#"{"device":"dev-2","temperature":19.0,"humidity":40,"h":41}"#
+    );
+    assert_eq!(one("SELECT x.* FROM s AS x", rows[1].clone()), to_json_string(&row(rows[1].clone())));
+}
+
+#[test]
+fn ekuiper_lexical_rules() {
+    let r = json!({"color": "red", "my col": 3, "Temp": 1});
+    assert_eq!(one(r#"SELECT `my col` FROM s WHERE color = "red""#, r.clone()), r#"{"my col":3}"#);
+    assert_eq!(one("SELECT `my col` FROM s WHERE color = 'blue'", r.clone()), "-");
+    assert_eq!(one("SeLeCt UPPER(color) FrOm s wHeRe COLOR = \"red\"", r.clone()), r#"{"upper":"RED"}"#);
+    // Field names fall back to a case-insensitive match, as in eKuiper.
+    assert_eq!(one("SELECT temp FROM s", r), r#"{"temp":1}"#);
+}
+
+#[test]
+fn unnamed_fields_are_named_as_ekuiper_names_them() {
+    let r = json!({"a": {"b": [10, 20]}, "x": -2});
+    assert_eq!(
+        one("SELECT a->b, a->b[1], x + 1, abs(x), 5 FROM s", r),
+        r#"{"kuiper_field_0":[10,20],"kuiper_field_1":20,"kuiper_field_2":-1,"abs":2,"kuiper_field_3":5}"#
+    );
+}
+
+#[test]
+fn nested_access() {
+    let r = json!({"a": {"b": {"c": 1}, "list": [{"k": "v0"}, {"k": "v1"}]}, "arr": [1, 2, 3]});
+    assert_eq!(one("SELECT a->b->c AS c FROM s", r.clone()), r#"{"c":1}"#);
+    assert_eq!(one("SELECT a->list[1]->k AS k FROM s", r.clone()), r#"{"k":"v1"}"#);
+    assert_eq!(one("SELECT arr[0] AS f, arr[-1] AS l FROM s", r.clone()), r#"{"f":1,"l":3}"#);
+    assert_eq!(one("SELECT a.b.c AS c FROM s", r.clone()), r#"{"c":1}"#);
+    assert_eq!(one("SELECT a->missing->x AS m FROM s", r.clone()), "{}");
+    assert_eq!(one("SELECT arr[5] AS m FROM s", r.clone()), "run Select error: m: out of index: 5 of 3");
+    assert_eq!(
+        one("SELECT arr->x AS m FROM s", r),
+        "run Select error: m: -> expects an object on its left, found array([1,2,3])"
+    );
+}
+
+#[test]
+fn operators() {
+    let r = json!({"i": 7, "f": 2.5, "s": "dev-17", "n": null, "t": true});
+    assert_eq!(
+        one("SELECT i + 1 AS a, i - f AS b, i * 2 AS c, i / 2 AS d, i % 4 AS e, -i AS g FROM s", r.clone()),
+        r#"{"a":8,"b":4.5,"c":14,"d":3.5,"e":3,"g":-7}"#
+    );
+    assert_eq!(one("SELECT 1 FROM s WHERE i > 5 AND f < 3 AND NOT t = false", r.clone()), r#"{"kuiper_field_0":1}"#);
+    assert_eq!(one("SELECT 1 AS x FROM s WHERE i < 5 OR s = 'dev-17'", r.clone()), r#"{"x":1}"#);
+    assert_eq!(one("SELECT 1 AS x FROM s WHERE i IN (1, 7, 9)", r.clone()), r#"{"x":1}"#);
+    assert_eq!(one("SELECT 1 AS x FROM s WHERE i NOT IN (1, 9)", r.clone()), r#"{"x":1}"#);
+    assert_eq!(one("SELECT 1 AS x FROM s WHERE f BETWEEN 2 AND 3", r.clone()), r#"{"x":1}"#);
+    assert_eq!(one("SELECT 1 AS x FROM s WHERE f NOT BETWEEN 2 AND 3", r.clone()), "-");
+    assert_eq!(one("SELECT 1 AS x FROM s WHERE s LIKE 'dev-%'", r.clone()), r#"{"x":1}"#);
+    assert_eq!(one("SELECT 1 AS x FROM s WHERE s NOT LIKE 'dev-_'", r.clone()), r#"{"x":1}"#);
+    assert_eq!(one("SELECT 1 AS x FROM s WHERE n IS NULL AND missing IS NULL AND i IS NOT NULL", r.clone()), r#"{"x":1}"#);
+    assert_eq!(
+        one("SELECT CASE WHEN i > 5 THEN 'big' ELSE 'small' END AS size, CASE s WHEN 'x' THEN 1 WHEN 'dev-17' THEN 2 END AS k FROM s", r.clone()),
+        r#"{"size":"big","k":2}"#
+    );
+    assert_eq!(one("SELECT CASE WHEN i > 50 THEN 1 END AS k FROM s", r.clone()), "{}");
+}
+
+#[test]
+fn nulls_follow_ekuiper() {
+    let r = json!({"i": 7});
+    // Comparisons with a missing field are false, so WHERE drops the row rather than failing.
+    assert_eq!(one("SELECT i FROM s WHERE missing > 20", r.clone()), "-");
+    assert_eq!(one("SELECT i FROM s WHERE missing IN (1, 2)", r.clone()), "-");
+    assert_eq!(one("SELECT i FROM s WHERE missing LIKE 'a%'", r.clone()), "-");
+    assert_eq!(one("SELECT i FROM s WHERE missing != 3", r.clone()), r#"{"i":7}"#);
+    assert_eq!(one("SELECT i FROM s WHERE true AND missing > 1 OR i = 7", r.clone()), r#"{"i":7}"#);
+    assert_eq!(one("SELECT missing + 1 AS m, i FROM s", r.clone()), r#"{"i":7}"#);
+}
+
+#[test]
+fn null_results_are_left_out_unless_send_nil_field() {
+    let rows = [json!({"a": 1, "b": null})];
+    assert_eq!(run("SELECT a, b, c FROM s", &rows), [r#"{"a":1}"#]);
+    assert_eq!(run_with("SELECT a, b, c FROM s", &rows, true), [r#"{"a":1,"b":null,"c":null}"#]);
+    // `*` passes the message through as it came, nulls included.
+    assert_eq!(run("SELECT * FROM s", &rows), [r#"{"a":1,"b":null}"#]);
+}
+
+#[test]
+fn runtime_errors_name_the_operands() {
+    let r = json!({"s": "abc", "i": 0});
+    assert_eq!(
+        one("SELECT s FROM s WHERE s > 20", r.clone()),
+        "run Where error: invalid operation string(abc) > bigint(20)"
+    );
+    assert_eq!(one("SELECT 10 / i AS q FROM s", r.clone()), "run Select error: q: divided by zero");
+    assert_eq!(
+        one("SELECT s FROM s WHERE s", r.clone()),
+        "run Where error: the condition returned string(abc) where a boolean was expected"
+    );
+    assert_eq!(
+        one("SELECT abs(s) AS a FROM s", r),
+        "run Select error: a: abs(): expects a number, found string(abc)"
+    );
+}
+
+#[test]
+fn scalar_functions_and_cast() {
+    let r = json!({"t": 23.56, "name": "  Dev-7 ", "n": null, "code": "12", "items": [1, 2]});
+    assert_eq!(
+        one(
+            "SELECT round(t) AS r, round(t, 1) AS r1, floor(t) AS f, ceil(t) AS c, abs(-3) AS a, \
+             lower(name) AS lo, upper(trim(name)) AS up, concat('a', 1, 'b') AS cc, length(trim(name)) AS len, \
+             length(items) AS li, substring(trim(name), 0, 3) AS sub, coalesce(n, 'x') AS co, isnull(n) AS isn FROM s",
+            r.clone()
+        ),
+        r#"{"r":24.0,"r1":23.6,"f":23.0,"c":24.0,"a":3,"lo":"  dev-7 ","up":"DEV-7","cc":"a1b","len":5,"li":2,"sub":"Dev","co":"x","isn":true}"#
+    );
+    assert_eq!(
+        one(
+            r#"SELECT cast(code, "bigint") AS a, cast(t, "bigint") AS b, cast(t, 'string') AS c, CAST(code AS FLOAT) AS d, cast(1, "boolean") AS e FROM s"#,
+            r.clone()
+        ),
+        r#"{"a":12,"b":23,"c":"23.56","d":12.0,"e":true}"#
+    );
+    assert_eq!(
+        one(r#"SELECT cast(name, "bigint") AS a FROM s"#, r.clone()),
+        "run Select error: a: cannot convert string(  Dev-7 ) to bigint"
+    );
+    let now = one("SELECT now() AS n FROM s", r);
+    assert!(now.starts_with(r#"{"n":"20"#), "{now}");
+}
+
+#[test]
+fn compile_errors_point_at_the_problem() {
+    assert!(compile_error("SELEC * FROM s").starts_with("invalid SQL: "));
+    assert!(compile_error("SELECT a FROM s WHERE").contains("invalid SQL"));
+    assert_eq!(compile_error("SELECT nosuch(a) FROM s"), "unknown function nosuch() in nosuch(a)");
+    assert_eq!(compile_error("SELECT abs(a, b) FROM s"), "abs() takes 1 argument, found 2 in abs(a, b)");
+    assert!(compile_error(r#"SELECT cast(a, "money") FROM s"#).contains("must be one of bigint, float"));
+    assert!(compile_error("SELECT avg(a) FROM s").starts_with("the function avg() is not supported yet"));
+    assert!(compile_error("SELECT a FROM s GROUP BY a").starts_with("GROUP BY"));
+    assert!(compile_error("SELECT a FROM s GROUP BY TUMBLINGWINDOW(ss, 10)").starts_with("GROUP BY"));
+    assert!(compile_error("SELECT a FROM s JOIN t ON s.a = t.a").starts_with("JOIN is not supported yet"));
+    assert!(compile_error("SELECT a FROM s ORDER BY a").starts_with("ORDER BY is not supported yet"));
+    assert!(compile_error("SELECT a FROM s LIMIT 1").starts_with("LIMIT is not supported yet"));
+    assert_eq!(compile_error("INSERT INTO t VALUES (1)"), "a rule's SQL must be a SELECT statement, found INSERT");
+    assert!(compile_error("SELECT 1; SELECT 2").contains("exactly one SELECT"));
+    assert!(compile_error("SELECT a").contains("no FROM"));
+}
+
+#[test]
+fn keys_are_shared_not_copied() {
+    let plan = compile_select("SELECT device FROM s").unwrap();
+    let mut input = Map::new();
+    input.insert("device".into(), Value::string("d"));
+    let out = plan.project(&input, &SystemClock, false).unwrap();
+    assert_eq!(out.len(), 1);
+}

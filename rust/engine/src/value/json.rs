@@ -1,0 +1,260 @@
+//! JSON to [`Value`] and back, straight from bytes with no intermediate `serde_json::Value`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+use super::{KeyCache, Map, Value, format_datetime};
+
+/// Decodes JSON messages into values, interning object keys across messages.
+#[derive(Debug, Default)]
+pub struct JsonDecoder {
+    keys: KeyCache,
+}
+
+impl JsonDecoder {
+    pub fn new() -> JsonDecoder {
+        JsonDecoder::default()
+    }
+
+    /// Decodes one JSON document.
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<Value, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let value = ValueSeed {
+            keys: &mut self.keys,
+        }
+        .deserialize(&mut de)?;
+        de.end()?;
+        Ok(value)
+    }
+}
+
+/// Decodes one JSON message into rows: an object is one row, an array of objects is several
+/// (as eKuiper accepts for a payload). Anything else is an error that says what was found.
+pub fn decode_json_rows(
+    decoder: &mut JsonDecoder,
+    bytes: &[u8],
+    mut push: impl FnMut(Map),
+) -> Result<(), String> {
+    match decoder.decode(bytes).map_err(|e| format!("invalid JSON: {e}"))? {
+        Value::Object(map) => push(Arc::unwrap_or_clone(map)),
+        Value::Array(items) => {
+            for item in Arc::unwrap_or_clone(items) {
+                match item {
+                    Value::Object(map) => push(Arc::unwrap_or_clone(map)),
+                    other => {
+                        return Err(format!(
+                            "expected a JSON object in the array, found {}",
+                            other.type_name()
+                        ));
+                    }
+                }
+            }
+        }
+        other => {
+            return Err(format!(
+                "expected a JSON object, found {}",
+                other.type_name()
+            ));
+        }
+    }
+    Ok(())
+}
+
+struct ValueSeed<'a> {
+    keys: &'a mut KeyCache,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(Arc::from(v)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(ValueSeed {
+            keys: &mut *self.keys,
+        })? {
+            items.push(item);
+        }
+        Ok(Value::array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let mut map = Map::with_capacity(access.size_hint().unwrap_or(8));
+        while let Some(key) = access.next_key_seed(KeySeed {
+            keys: &mut *self.keys,
+        })? {
+            let value = access.next_value_seed(ValueSeed {
+                keys: &mut *self.keys,
+            })?;
+            // Duplicate keys in one object: the last one wins, as in Go's encoding/json.
+            map.insert(key, value);
+        }
+        Ok(Value::object(map))
+    }
+}
+
+struct KeySeed<'a> {
+    keys: &'a mut KeyCache,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = super::Key;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = super::Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.keys.intern(v))
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            // JSON has no NaN or infinity; null is what Go and Python's strict encoders agree on.
+            Value::Float(f) if !f.is_finite() => s.serialize_unit(),
+            Value::Float(f) => s.serialize_f64(*f),
+            Value::String(v) => s.serialize_str(v),
+            // Go's encoding/json renders []byte as standard base64; eKuiper users expect that.
+            Value::Bytes(b) => {
+                s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
+            }
+            Value::Datetime(dt) => s.serialize_str(&format_datetime(dt)),
+            Value::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items.iter() {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Object(map) => map.serialize(s),
+        }
+    }
+}
+
+impl Serialize for Map {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = s.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
+            out.serialize_entry(k.as_ref(), v)?;
+        }
+        out.end()
+    }
+}
+
+/// Renders a value as compact JSON.
+pub fn to_json_string<T: Serialize + ?Sized>(value: &T) -> String {
+    // Serialising our own types cannot fail: keys are strings and there are no custom errors.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_every_json_type() {
+        let mut d = JsonDecoder::new();
+        let v = d
+            .decode(br#"{"s":"x","i":-3,"f":2.5,"b":true,"n":null,"a":[1,{"k":"v"}],"big":18446744073709551615}"#)
+            .unwrap();
+        let m = v.as_object().unwrap();
+        assert_eq!(m.get("s"), Some(&Value::string("x")));
+        assert!(matches!(m.get("i"), Some(Value::Int(-3))));
+        assert!(matches!(m.get("f"), Some(Value::Float(f)) if *f == 2.5));
+        assert_eq!(m.get("b"), Some(&Value::Bool(true)));
+        assert_eq!(m.get("n"), Some(&Value::Null));
+        assert!(matches!(m.get("big"), Some(Value::Float(_))));
+        assert_eq!(
+            to_json_string(&v),
+            r#"{"s":"x","i":-3,"f":2.5,"b":true,"n":null,"a":[1,{"k":"v"}],"big":1.8446744073709552e+19}"#
+        );
+    }
+
+    #[test]
+    fn keys_are_shared_between_messages() {
+        let mut d = JsonDecoder::new();
+        let a = d.decode(br#"{"device":"a"}"#).unwrap();
+        let b = d.decode(br#"{"device":"b"}"#).unwrap();
+        let ka = a.as_object().unwrap().keys().next().unwrap().clone();
+        let kb = b.as_object().unwrap().keys().next().unwrap().clone();
+        assert!(Arc::ptr_eq(&ka, &kb));
+    }
+
+    #[test]
+    fn rows_from_object_or_array_and_clear_errors_otherwise() {
+        let mut d = JsonDecoder::new();
+        let mut rows = Vec::new();
+        decode_json_rows(&mut d, br#"[{"a":1},{"a":2}]"#, |r| rows.push(r)).unwrap();
+        decode_json_rows(&mut d, br#"{"a":3}"#, |r| rows.push(r)).unwrap();
+        assert_eq!(rows.len(), 3);
+        let err = decode_json_rows(&mut d, b"42", |_| ()).unwrap_err();
+        assert_eq!(err, "expected a JSON object, found bigint");
+        let err = decode_json_rows(&mut d, br#"{"a":"#, |_| ()).unwrap_err();
+        assert!(err.starts_with("invalid JSON: EOF while parsing"), "{err}");
+        let err = decode_json_rows(&mut d, b"{} x", |_| ()).unwrap_err();
+        assert!(err.contains("trailing characters"), "{err}");
+    }
+
+    #[test]
+    fn bytes_and_datetimes_render_as_go_does() {
+        let dt = chrono::DateTime::from_timestamp_millis(1_700_000_000_123).unwrap();
+        let v = Value::array(vec![Value::Bytes(Arc::from(&b"hi"[..])), Value::Datetime(dt)]);
+        assert_eq!(to_json_string(&v), r#"["aGk=","2023-11-14T22:13:20.123Z"]"#);
+    }
+}

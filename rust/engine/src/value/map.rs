@@ -1,0 +1,172 @@
+//! The ordered map behind objects and rows, and the key interning that keeps it cheap.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::Value;
+
+/// An object key. Shared, so that every row decoded from one stream points at the same key.
+pub type Key = Arc<str>;
+
+/// An insertion-ordered map from keys to values.
+///
+/// IoT messages have a handful of fields, so a vector scanned linearly beats a hash map in both
+/// lookup time and memory; insertion order is kept so results keep the order of the SELECT list.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Map {
+    entries: Vec<(Key, Value)>,
+}
+
+impl Map {
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    pub fn with_capacity(capacity: usize) -> Map {
+        Map {
+            entries: Vec::with_capacity(capacity),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.as_ref() == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Like [`Map::get`], ignoring ASCII case, as eKuiper does for schemaless field names when
+    /// an exact match is missing.
+    pub fn get_ignore_case(&self, key: &str) -> Option<&Value> {
+        self.get(key).or_else(|| {
+            self.entries
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key` to `value`, replacing an existing entry in place.
+    pub fn insert(&mut self, key: Key, value: Value) {
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    /// Appends without checking for an existing key: for builders that know keys are distinct.
+    pub(crate) fn push_unique(&mut self, key: Key, value: Value) {
+        self.entries.push((key, value));
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let index = self.entries.iter().position(|(k, _)| k.as_ref() == key)?;
+        Some(self.entries.remove(index).1)
+    }
+
+    /// Keeps the entries for which `keep` returns true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Key, &Value) -> bool) {
+        self.entries.retain(|(k, v)| keep(k, v));
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Key, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+}
+
+impl FromIterator<(Key, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (Key, Value)>>(iter: I) -> Map {
+        let mut map = Map::new();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl IntoIterator for Map {
+    type Item = (Key, Value);
+    type IntoIter = std::vec::IntoIter<(Key, Value)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+/// Interns object keys for one decoder, so a million messages with the same five fields allocate
+/// five keys. Bounded: data with ever-new keys (ids used as keys) must not grow it without limit.
+#[derive(Debug, Default)]
+pub struct KeyCache {
+    keys: HashMap<Box<str>, Key>,
+}
+
+impl KeyCache {
+    const MAX_KEYS: usize = 4096;
+
+    pub fn new() -> KeyCache {
+        KeyCache::default()
+    }
+
+    pub fn intern(&mut self, key: &str) -> Key {
+        if let Some(k) = self.keys.get(key) {
+            return k.clone();
+        }
+        if self.keys.len() >= Self::MAX_KEYS {
+            self.keys.clear();
+        }
+        let k: Key = Arc::from(key);
+        self.keys.insert(Box::from(key), k.clone());
+        k
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_replaces_in_place_and_keeps_order() {
+        let mut m = Map::new();
+        m.insert("b".into(), Value::Int(1));
+        m.insert("a".into(), Value::Int(2));
+        m.insert("b".into(), Value::Int(3));
+        let keys: Vec<&str> = m.keys().map(|k| k.as_ref()).collect();
+        assert_eq!(keys, ["b", "a"]);
+        assert_eq!(m.get("b"), Some(&Value::Int(3)));
+        assert_eq!(m.remove("b"), Some(Value::Int(3)));
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn case_insensitive_lookup_prefers_an_exact_match() {
+        let mut m = Map::new();
+        m.insert("Temp".into(), Value::Int(1));
+        m.insert("temp".into(), Value::Int(2));
+        assert_eq!(m.get_ignore_case("temp"), Some(&Value::Int(2)));
+        assert_eq!(m.get_ignore_case("TEMP"), Some(&Value::Int(1)));
+    }
+
+    #[test]
+    fn key_cache_shares_one_allocation_per_key() {
+        let mut cache = KeyCache::new();
+        let a = cache.intern("device");
+        let b = cache.intern("device");
+        assert!(Arc::ptr_eq(&a, &b));
+    }
+}
