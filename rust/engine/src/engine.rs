@@ -295,7 +295,7 @@ impl Engine {
                 .inner
                 .sinks
                 .resolve(&action.sink)
-                .map_err(|e| Error::Sink(format!("rule {id:?}: actions[{i}]: {e}")))?;
+                .map_err(|e| Error::sink(format!("rule {id:?}: actions[{i}]: {e}")))?;
             factory
                 .validate(&action.props)
                 .map_err(|e| Error::Rule(format!("rule {id:?}: actions[{i}] ({}): {e}", action.sink)))?;
@@ -416,8 +416,11 @@ impl Engine {
                     }
                     Err(e) => {
                         entry.phase = Phase::Stopped;
-                        entry.message = e.clone();
-                        return Err(Error::Sink(format!("rule {id:?} failed to start: {e}")));
+                        entry.message = e.message.clone();
+                        return Err(Error::Sink {
+                            message: format!("rule {id:?} failed to start: {}", e.message),
+                            cause: e.cause,
+                        });
                     }
                 },
             }
@@ -609,11 +612,22 @@ impl Engine {
 
     /// Registers a sink under a name, for rules to use as an action key.
     pub fn register_sink(&self, key: &str, factory: Arc<dyn SinkFactory>) -> Result<()> {
-        self.inner.sinks.register(key, factory).map_err(Error::Sink)
+        self.inner.sinks.register(key, factory).map_err(Error::sink)
     }
 
     pub fn add_sink_resolver(&self, resolver: Arc<dyn SinkResolver>) {
         self.inner.sinks.add_resolver(resolver);
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.state();
+        f.debug_struct("Engine")
+            .field("started", &state.started)
+            .field("streams", &state.streams.len())
+            .field("rules", &state.rules.len())
+            .finish()
     }
 }
 

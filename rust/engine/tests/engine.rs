@@ -230,7 +230,7 @@ fn rule_creation_checks_sql_stream_and_sinks() {
     let err = engine
         .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"log": {}}, {"nosuch": {}}]}))
         .unwrap_err();
-    assert!(matches!(err, Error::Sink(_)));
+    assert!(matches!(err, Error::Sink { .. }));
     assert!(err.to_string().starts_with("rule \"r\": actions[1]: unknown sink \"nosuch\"; searched the built-in sinks (log, nop, memory)"), "{err}");
     let err = engine
         .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"memory": {}}]}))
@@ -257,7 +257,7 @@ fn a_sink_that_fails_to_open_fails_the_start_and_closes_the_others() {
         .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s",
                              "actions": [{"recorder": {}}, {"recorder": {"fail_open": true}}]}))
         .unwrap_err();
-    assert!(matches!(err, Error::Sink(_)));
+    assert!(matches!(err, Error::Sink { .. }));
     assert_eq!(err.to_string(), "rule \"r\" failed to start: actions[1] (recorder): configure refused");
     assert_eq!(recorder.events(), ["open r recorder_0", "close"]);
     assert_eq!(engine.rules()[0].status, "stopped");

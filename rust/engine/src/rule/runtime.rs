@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::memory_topics::RowBatch;
 use crate::metrics::OpMetrics;
-use crate::sink::{Sink, SinkContext, SinkFactory};
+use crate::sink::{Sink, SinkContext, SinkError, SinkFactory};
 use crate::sink::runtime::run_sink;
 use crate::source::{Source, SourceOutput};
 use crate::sql::{RowError, SelectPlan};
@@ -55,7 +55,7 @@ pub(crate) struct RuleRun {
 impl RuleRun {
     /// Creates and opens the sinks, then starts the tasks. A sink that fails to configure or
     /// open fails the start, after the sinks already opened are closed again.
-    pub async fn start(parts: RuleParts) -> Result<RuleRun, String> {
+    pub async fn start(parts: RuleParts) -> Result<RuleRun, SinkError> {
         let RuleParts {
             rule,
             plan,
@@ -91,7 +91,10 @@ impl RuleRun {
                     for (mut sink, ctx, _) in opened {
                         let _ = sink.close(&ctx).await;
                     }
-                    return Err(format!("actions[{index}] ({}): {e}", action.sink));
+                    return Err(SinkError {
+                        message: format!("actions[{index}] ({}): {}", action.sink, e.message),
+                        ..e
+                    });
                 }
             }
         }

@@ -12,6 +12,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json};
 
+use crate::error::Cause;
 use crate::value::Value;
 
 pub use log::LogSinkFactory;
@@ -34,6 +35,8 @@ pub struct SinkError {
     pub message: String,
     /// Transient: the same data may succeed later (used by the retry runtime).
     pub retryable: bool,
+    /// The host's original error, if any.
+    pub cause: Option<Cause>,
 }
 
 impl SinkError {
@@ -41,6 +44,7 @@ impl SinkError {
         SinkError {
             message: message.into(),
             retryable: false,
+            cause: None,
         }
     }
 }

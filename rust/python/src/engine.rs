@@ -1,0 +1,122 @@
+//! `sinkbridge._core.Engine`: the engine as Python sees it. Every call that may wait releases
+//! the GIL first, because the sinks it waits for need it.
+
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+
+use sinkbridge_engine::{Engine, EngineConfig, Error};
+
+use crate::convert::FromPython;
+use crate::errors::to_py_err;
+use crate::resolver;
+use crate::sink_adapter::PySinkFactory;
+
+#[pyclass(name = "Engine", module = "sinkbridge._core", frozen)]
+pub struct PyEngine {
+    engine: Engine,
+}
+
+/// Runs an engine call without the GIL and maps its error.
+fn call<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, Error> + Send) -> PyResult<T> {
+    py.detach(f).map_err(|e| to_py_err(py, e))
+}
+
+fn json(text: &str, what: &str) -> Result<serde_json::Value, Error> {
+    serde_json::from_str(text).map_err(|e| Error::Rule(format!("{what}: invalid JSON: {e}")))
+}
+
+#[pymethods]
+impl PyEngine {
+    #[new]
+    fn new(py: Python<'_>, plugins_dir: String) -> PyResult<PyEngine> {
+        crate::logging::forward_to_python();
+        let engine = call(py, || Engine::new(EngineConfig::default()))?;
+        resolver::install(&engine, &plugins_dir);
+        Ok(PyEngine { engine })
+    }
+
+    fn create_stream(&self, py: Python<'_>, sql: &str) -> PyResult<String> {
+        call(py, || self.engine.create_stream(sql))
+    }
+
+    fn drop_stream(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        call(py, || self.engine.drop_stream(name))
+    }
+
+    fn streams(&self) -> Vec<String> {
+        self.engine.streams()
+    }
+
+    fn describe_stream(&self, py: Python<'_>, name: &str) -> PyResult<String> {
+        call(py, || self.engine.describe_stream(name).map(|d| d.to_string()))
+    }
+
+    fn set_source_conf(&self, py: Python<'_>, source_type: &str, conf_key: &str, props_json: &str) -> PyResult<()> {
+        call(py, || {
+            let props = match json(props_json, "source properties")? {
+                serde_json::Value::Object(props) => props,
+                _ => return Err(Error::Stream("source properties must be a dict".into())),
+            };
+            self.engine.set_source_conf(source_type, conf_key, props)
+        })
+    }
+
+    fn create_rule(&self, py: Python<'_>, rule_json: &str) -> PyResult<String> {
+        call(py, || self.engine.create_rule(&json(rule_json, "rule")?))
+    }
+
+    fn validate_rule(&self, py: Python<'_>, rule_json: &str) -> PyResult<()> {
+        call(py, || self.engine.validate_rule(&json(rule_json, "rule")?).map(|_| ()))
+    }
+
+    fn start_rule(&self, py: Python<'_>, rule_id: &str) -> PyResult<()> {
+        call(py, || self.engine.start_rule(rule_id))
+    }
+
+    fn stop_rule(&self, py: Python<'_>, rule_id: &str) -> PyResult<()> {
+        call(py, || self.engine.stop_rule(rule_id))
+    }
+
+    fn delete_rule(&self, py: Python<'_>, rule_id: &str) -> PyResult<()> {
+        call(py, || self.engine.delete_rule(rule_id))
+    }
+
+    fn rules(&self) -> String {
+        let rules: Vec<serde_json::Value> = self
+            .engine
+            .rules()
+            .into_iter()
+            .map(|r| serde_json::json!({"id": r.id, "name": r.name, "status": r.status, "tags": r.tags}))
+            .collect();
+        serde_json::Value::Array(rules).to_string()
+    }
+
+    fn rule_status(&self, py: Python<'_>, rule_id: &str) -> PyResult<String> {
+        call(py, || self.engine.rule_status(rule_id).map(|s| serde_json::Value::Object(s).to_string()))
+    }
+
+    fn register_sink(&self, py: Python<'_>, name: &str, sink: Py<PyAny>) -> PyResult<()> {
+        let origin = format!("registered: {}", sink.bind(py).repr()?);
+        let factory = Arc::new(PySinkFactory::new(sink, origin));
+        self.engine.register_sink(name, factory).map_err(|e| to_py_err(py, e))
+    }
+
+    fn sinks(&self, py: Python<'_>) -> Vec<(String, String)> {
+        // Listing asks the Python resolver, which attaches on its own.
+        py.detach(|| self.engine.sinks().available())
+    }
+
+    fn publish(&self, py: Python<'_>, topic: &str, data: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let rows = FromPython::default().rows(data)?;
+        call(py, || self.engine.publish(topic, rows))
+    }
+
+    fn start(&self, py: Python<'_>) -> PyResult<()> {
+        call(py, || self.engine.start())
+    }
+
+    fn stop(&self, py: Python<'_>) {
+        py.detach(|| self.engine.stop());
+    }
+}

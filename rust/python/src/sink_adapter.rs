@@ -1,0 +1,240 @@
+//! A Python `Sink` as an engine sink (the pattern of tokenizers' `CustomNormalizer`).
+//!
+//! Each sink instance owns one long-lived worker thread. The thread attaches to the
+//! interpreter once and keeps its thread state; it waits for work on a bounded channel with
+//! the GIL released, and takes the GIL once per batch of results, so the per-row cost is the
+//! dict building and the call, not the attach. The engine's side never touches the GIL: it
+//! sends a job and awaits the reply.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+
+use async_trait::async_trait;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use serde_json::{Map as JsonMap, Value as Json};
+use tokio::sync::oneshot;
+
+use sinkbridge_engine::sink::{CollectReport, Sink, SinkContext, SinkError, SinkFactory};
+use sinkbridge_engine::value::Value;
+
+use crate::convert::ToPython;
+use crate::errors::{lifecycle_error, sink_error};
+
+/// Makes sinks from a Python class, or from a callable with no arguments that returns a sink.
+#[derive(Debug)]
+pub struct PySinkFactory {
+    target: Arc<Py<PyAny>>,
+    origin: String,
+}
+
+impl PySinkFactory {
+    pub fn new(target: Py<PyAny>, origin: String) -> PySinkFactory {
+        PySinkFactory {
+            target: Arc::new(target),
+            origin,
+        }
+    }
+}
+
+enum Job {
+    Open(oneshot::Sender<Result<(), SinkError>>),
+    Collect(Vec<Value>, oneshot::Sender<CollectReport>),
+    Close(oneshot::Sender<Result<(), SinkError>>),
+}
+
+fn worker_gone() -> SinkError {
+    SinkError::new("the Python sink's worker thread has stopped")
+}
+
+#[async_trait]
+impl SinkFactory for PySinkFactory {
+    async fn create(&self, ctx: &SinkContext, props: &JsonMap<String, Json>) -> Result<Box<dyn Sink>, SinkError> {
+        // One job in flight at a time: the sink task waits for each reply before the next.
+        let (jobs, inbox) = sync_channel::<Job>(1);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let target = self.target.clone();
+        let props = Value::from(&Json::Object(props.clone()));
+        let worker_ctx = ctx.clone();
+        std::thread::Builder::new()
+            .name(format!("sinkbridge-sink:{}:{}", ctx.rule_id, ctx.op_id))
+            .spawn(move || run_worker(target, props, worker_ctx, ready_tx, inbox))
+            .map_err(|e| SinkError::new(format!("cannot start the sink's worker thread: {e}")))?;
+        ready_rx.await.map_err(|_| worker_gone())??;
+        Ok(Box::new(PySink { jobs }))
+    }
+
+    fn describe(&self) -> String {
+        self.origin.clone()
+    }
+}
+
+/// The engine's handle on a Python sink instance.
+struct PySink {
+    jobs: SyncSender<Job>,
+}
+
+impl PySink {
+    fn send(&self, job: Job) -> Result<(), SinkError> {
+        self.jobs.try_send(job).map_err(|e| match e {
+            TrySendError::Full(_) => SinkError::new("the Python sink is still busy with an earlier call"),
+            TrySendError::Disconnected(_) => worker_gone(),
+        })
+    }
+}
+
+#[async_trait]
+impl Sink for PySink {
+    async fn open(&mut self, _: &SinkContext) -> Result<(), SinkError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Open(tx))?;
+        rx.await.map_err(|_| worker_gone())?
+    }
+
+    async fn collect(&mut self, _: &SinkContext, items: Vec<Value>) -> CollectReport {
+        let count = items.len();
+        let (tx, rx) = oneshot::channel();
+        if let Err(e) = self.send(Job::Collect(items, tx)) {
+            return CollectReport::all_failed(count, e);
+        }
+        rx.await.unwrap_or_else(|_| CollectReport::all_failed(count, worker_gone()))
+    }
+
+    async fn close(&mut self, _: &SinkContext) -> Result<(), SinkError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Close(tx))?;
+        rx.await.map_err(|_| worker_gone())?
+    }
+}
+
+/// The Python side of one sink instance, living on its worker thread.
+struct Worker<'py> {
+    sink: Bound<'py, PyAny>,
+    ctx: Bound<'py, PyAny>,
+    /// `collect_batch` if the class defines it, else `collect`.
+    collect: Bound<'py, PyAny>,
+    batched: bool,
+    to_python: ToPython,
+}
+
+fn run_worker(
+    target: Arc<Py<PyAny>>,
+    props: Value,
+    ctx: SinkContext,
+    ready: oneshot::Sender<Result<(), SinkError>>,
+    mut inbox: Receiver<Job>,
+) {
+    Python::attach(|py| {
+        let mut worker = match Worker::configure(py, &target, &props, &ctx) {
+            Ok(worker) => {
+                let _ = ready.send(Ok(()));
+                worker
+            }
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+        };
+        drop(target);
+        // Wait with the GIL released; the thread state is kept, so taking the GIL back is cheap.
+        loop {
+            // Reborrowed as `&mut`, which is Send, where a shared reference would need Sync.
+            let waiting = &mut inbox;
+            let Ok(job) = py.detach(move || waiting.recv()) else {
+                break;
+            };
+            match job {
+                Job::Open(reply) => {
+                    let _ = reply.send(worker.call("open"));
+                }
+                Job::Collect(items, reply) => {
+                    let _ = reply.send(worker.collect(py, items));
+                }
+                Job::Close(reply) => {
+                    let _ = reply.send(worker.call("close"));
+                    break;
+                }
+            }
+        }
+    });
+}
+
+impl<'py> Worker<'py> {
+    /// Creates the instance, its context, and calls `configure(props)`.
+    fn configure(py: Python<'py>, target: &Py<PyAny>, props: &Value, ctx: &SinkContext) -> Result<Worker<'py>, SinkError> {
+        let setup = || -> PyResult<Worker<'py>> {
+            let sinkbridge = py.import("sinkbridge")?;
+            let sink_class = sinkbridge.getattr("Sink")?;
+            let sink = target.bind(py).call0()?;
+            if !sink.is_instance(&sink_class)? {
+                return Err(PyTypeError::new_err(format!(
+                    "{} returned {}, not a sinkbridge.Sink",
+                    target.bind(py).repr()?,
+                    sink.repr()?
+                )));
+            }
+            let logger = py
+                .import("logging")?
+                .call_method1("getLogger", (format!("sinkbridge.rule.{}.{}", ctx.rule_id, ctx.op_id),))?;
+            let context = sinkbridge
+                .getattr("Context")?
+                .call1((&ctx.rule_id, &ctx.op_id, ctx.instance_id, logger))?;
+            let batched = sink.hasattr("collect_batch")?;
+            let collect = sink.getattr(if batched { "collect_batch" } else { "collect" })?;
+            Ok(Worker {
+                sink,
+                ctx: context,
+                collect,
+                batched,
+                to_python: ToPython::default(),
+            })
+        };
+        let mut worker = setup().map_err(|e| lifecycle_error(py, "creating the sink", e))?;
+        let props = worker.to_python.value(py, props).map_err(|e| lifecycle_error(py, "configure", e))?;
+        worker
+            .sink
+            .call_method1("configure", (props,))
+            .map_err(|e| lifecycle_error(py, "configure", e))?;
+        Ok(worker)
+    }
+
+    /// Calls `open(ctx)` or `close(ctx)`.
+    fn call(&self, method: &str) -> Result<(), SinkError> {
+        let py = self.sink.py();
+        self.sink
+            .call_method1(method, (&self.ctx,))
+            .map(|_| ())
+            .map_err(|e| lifecycle_error(py, method, e))
+    }
+
+    /// Hands a batch of results to the sink: one `collect_batch` call, or one `collect` call
+    /// per result, all under one hold of the GIL.
+    fn collect(&mut self, py: Python<'py>, items: Vec<Value>) -> CollectReport {
+        let mut report = CollectReport::default();
+        if self.batched {
+            let converted: PyResult<Bound<'py, PyList>> = (|| {
+                let list = PyList::empty(py);
+                for item in &items {
+                    list.append(self.to_python.value(py, item)?)?;
+                }
+                Ok(list)
+            })();
+            let outcome = converted.and_then(|list| self.collect.call1((&self.ctx, list)));
+            if let Err(e) = outcome {
+                return CollectReport::all_failed(items.len(), sink_error(py, e));
+            }
+            return report;
+        }
+        for (i, item) in items.iter().enumerate() {
+            let outcome = self
+                .to_python
+                .value(py, item)
+                .and_then(|data| self.collect.call1((&self.ctx, data)));
+            if let Err(e) = outcome {
+                report.failures.push((i, sink_error(py, e)));
+            }
+        }
+        report
+    }
+}
