@@ -152,8 +152,8 @@ class Engine:
                 self._stop_requested.set()
 
             previous = signal.signal(signal.SIGTERM, on_sigterm)
-        self.start()
         try:
+            self.start()
             # A timed wait, so that Ctrl-C (KeyboardInterrupt) is seen promptly.
             while not self._stop_requested.wait(0.25):
                 pass

@@ -120,10 +120,16 @@ def _plugin_file(key: str, plugins_dir: str) -> Path | None:
 
 
 def _sink_class_of(module: ModuleType, origin: str) -> type[Sink]:
+    # Classes defined in the plugin itself (or, for a package, in its submodules), not the
+    # ones it imports from elsewhere.
+    own = (module.__name__, module.__name__ + ".")
     classes = [
         obj
         for obj in vars(module).values()
-        if inspect.isclass(obj) and issubclass(obj, Sink) and obj is not Sink and obj.__module__ == module.__name__
+        if inspect.isclass(obj)
+        and issubclass(obj, Sink)
+        and obj is not Sink
+        and (obj.__module__ == own[0] or obj.__module__.startswith(own[1]))
     ]
     if len(classes) != 1:
         found = ", ".join(sorted(c.__name__ for c in classes)) or "none"

@@ -12,10 +12,17 @@ use sinkbridge_server::Host;
 
 use crate::errors::one_line;
 
-struct PythonHost;
+struct PythonHost {
+    /// Why the `sinkbridge` package cannot be imported, when it cannot (the binary outside
+    /// any environment that has it). `--help` and `--version` still work; running rules does not.
+    unavailable: Option<String>,
+}
 
 impl Host for PythonHost {
     fn init_logging(&self, level: &str) {
+        if self.unavailable.is_some() {
+            return;
+        }
         let level = if level.eq_ignore_ascii_case("warn") { "warning" } else { level };
         let configured = Python::attach(|py| {
             py.import("sinkbridge._cli")
@@ -33,19 +40,22 @@ impl Host for PythonHost {
     }
 
     fn prepare(&self, engine: &Engine, plugins_dir: &Path) -> Result<(), String> {
+        if let Some(why) = &self.unavailable {
+            return Err(why.clone());
+        }
         crate::resolver::install(engine, &plugins_dir.to_string_lossy());
         Ok(())
     }
 }
 
 /// Runs the command line; returns the exit code. Call without holding the GIL.
-pub fn run(args: Vec<OsString>) -> i32 {
-    sinkbridge_server::main(args, &PythonHost)
+pub fn run(args: Vec<OsString>, unavailable: Option<String>) -> i32 {
+    sinkbridge_server::main(args, &PythonHost { unavailable })
 }
 
 /// `sinkbridge._core.cli_main(argv)`: the wheel's `sinkbridge` command.
 #[pyfunction]
 pub fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
     let args = argv.into_iter().map(OsString::from).collect();
-    py.detach(|| run(args))
+    py.detach(|| run(args, None))
 }

@@ -7,7 +7,7 @@ use std::ffi::{CString, OsString};
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
 
-use crate::errors::traceback_text;
+use crate::errors::{one_line, traceback_text};
 
 const ACTIVATE_VENV: &str = include_str!("venv.py");
 
@@ -38,30 +38,27 @@ fn flush_python_streams() {
 /// The binary's main; returns the exit code.
 pub fn main() -> i32 {
     Python::initialize();
-    let prepared = Python::attach(|py| {
-        prepare_interpreter(py).map_err(|e| {
+    let unavailable = Python::attach(|py| {
+        prepare_interpreter(py).err().map(|e| {
             let path = py
                 .import("sys")
                 .and_then(|s| s.getattr("path"))
                 .map(|p| p.to_string())
                 .unwrap_or_default();
-            format!(
-                "cannot load the sinkbridge Python package (sys.path is {path}). Install it with \
-                 `pip install sinkbridge` in a virtual environment and activate it \
-                 (the binary reads VIRTUAL_ENV).\n{}",
+            let why = if e.is_instance_of::<pyo3::exceptions::PyImportError>(py) {
+                one_line(py, &e)
+            } else {
                 traceback_text(py, &e)
+            };
+            format!(
+                "the sinkbridge Python package cannot be imported ({why}). Install it in a virtual \
+                 environment (pip install sinkbridge, or pip install . in a clone) and activate that \
+                 environment: the binary imports packages from $VIRTUAL_ENV. sys.path is {path}"
             )
         })
     });
-    if let Err(message) = prepared {
-        #[allow(clippy::print_stderr, reason = "nothing else can report this")]
-        {
-            eprintln!("error: {message}");
-        }
-        return 1;
-    }
     let args: Vec<OsString> = std::env::args_os().collect();
-    let code = crate::cli::run(args);
+    let code = crate::cli::run(args, unavailable);
     // The process ends without finalising the interpreter; what sinks printed must not be lost.
     flush_python_streams();
     code

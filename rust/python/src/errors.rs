@@ -72,7 +72,7 @@ fn location(py: Python<'_>, err: &PyErr) -> Option<String> {
 /// The full traceback text, as Python would print it.
 pub fn traceback_text(py: Python<'_>, err: &PyErr) -> String {
     let formatted = py.import("traceback").and_then(|tb| {
-        tb.call_method1("format_exception", (err.value(py),))?
+        tb.call_method1("format_exception", (err.get_type(py), err.value(py), err.traceback(py)))?
             .extract::<Vec<String>>()
     });
     match formatted {

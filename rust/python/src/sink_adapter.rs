@@ -164,6 +164,9 @@ impl<'py> Worker<'py> {
     /// Creates the instance, its context, and calls `configure(props)`.
     fn configure(py: Python<'py>, target: &Py<PyAny>, props: &Value, ctx: &SinkContext) -> Result<Worker<'py>, SinkError> {
         let setup = || -> PyResult<Worker<'py>> {
+            // Python would call this thread "Dummy-N"; name it for logs and tracebacks.
+            let name = std::thread::current().name().unwrap_or("sinkbridge-sink").to_string();
+            py.import("threading")?.call_method0("current_thread")?.setattr("name", name)?;
             let sinkbridge = py.import("sinkbridge")?;
             let sink_class = sinkbridge.getattr("Sink")?;
             let sink = target.bind(py).call0()?;

@@ -1,0 +1,6 @@
+import sinkbridge as sb
+
+
+class NoCollect(sb.Sink):
+    def open(self, ctx):
+        pass
