@@ -1,0 +1,120 @@
+"""The ``sinkbridge`` command under both hosts: the wheel's console script (Python hosts the
+engine) and the standalone binary (the engine hosts Python)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import ROOT, Cli, host_command, host_env, read_events, wait_for
+
+
+def test_the_quickstart_runs(host: str, start_cli: Callable[..., Cli]) -> None:
+    cli = start_cli(host, "run", "examples/quickstart.json", cwd=ROOT)
+    wait_for(lambda: "too hot #2:" in cli.stdout, what="two hot readings")
+    assert cli.stop() == 0, cli.stderr
+    out = cli.stdout
+    assert "[hot] too hot: waiting for results" in out
+    assert "[hot] too hot #1: device=dev-" in out
+    assert "temperature=" in out and "humidity=" in out
+    assert "result(s), done" in out.splitlines()[-1], "the sink was closed on SIGTERM"
+    assert "running 1 rule(s) from examples/quickstart.json" in cli.stderr
+
+
+def ruleset_file(tmp_path: Path, content: dict[str, Any]) -> Path:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(content))
+    return path
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_run_stops_cleanly_and_closes_sinks(
+    host: str, sig: int, start_cli: Callable[..., Cli], tmp_path: Path, plugins_dir: Path
+) -> None:
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"v": 1}\n{"v": 2}\n')
+    out = tmp_path / "events.jsonl"
+    rules = ruleset_file(
+        tmp_path,
+        {
+            "streams": {"s": f'CREATE STREAM s () WITH (TYPE="file", DATASOURCE="{data}")'},
+            "rules": {
+                # eKuiper's exports hold rules as strings of JSON: both forms are accepted.
+                "r": json.dumps({"id": "r", "sql": "SELECT v FROM s", "actions": [{"recorder": {"path": str(out)}}]}),
+            },
+        },
+    )
+    cli = start_cli(host, "--plugins-dir", str(plugins_dir), "run", str(rules))
+    wait_for(lambda: len(read_events(out)) == 4, what="configure, open and two results")
+    assert cli.stop(sig) == 0, cli.stderr
+    assert [e["event"] for e in read_events(out)] == ["configure", "open", "collect", "collect", "close"]
+
+
+STREAM = 'CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="s")'
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"streams": {"s": 'CREATE STREAM s (a int) WITH (DATASOURCE="x")'}}, "streams.s: invalid stream statement"),
+        (
+            {"streams": {"s": STREAM}, "rules": {"r": {"sql": "SELECT * FROM s", "actions": [{"nosuch": {}}]}}},
+            'rules.r: actions[0]: unknown sink "nosuch"; searched the built-in sinks',
+        ),
+        (
+            {"streams": {"s": STREAM}, "rules": {"r": {"sql": "SELECT * FROM s", "actions": [{"log": {}}], "options": {"bufferLen": 1}}}},
+            "rules.r: options.bufferLen: unknown option",
+        ),
+        (
+            {"streams": {"s": STREAM}, "rules": {"r": {"sql": "SELECT * FROM s WHERE", "actions": [{"log": {}}]}}},
+            "rules.r: sql: invalid SQL",
+        ),
+        ({"streams": {"s": STREAM}, "rules": {"r": {"sql": "SELECT * FROM s"}}}, "rules.r: actions: is required"),
+        (
+            {"streams": {"s": STREAM}, "rules": {"r": {"sql": "SELECT * FROM s", "actions": [{"recorder": {"path": "x", "fail": "open"}}]}}},
+            'rule "r" failed to start: actions[0] (recorder): open raised ConnectionRefusedError',
+        ),
+        ({"rules": [1]}, "rules: expected an object, found array"),
+        ({"tables": {}}, "tables: unknown section"),
+    ],
+)
+def test_errors_in_the_file_name_the_rule_or_stream_and_exit_1(
+    host: str, content: dict[str, Any], message: str, tmp_path: Path, plugins_dir: Path
+) -> None:
+    rules = ruleset_file(tmp_path, content)
+    done = subprocess.run(
+        [*host_command(host), "--plugins-dir", str(plugins_dir), "run", str(rules)],
+        cwd=tmp_path,
+        env=host_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert f"error: {rules}: " in done.stderr
+    assert message in done.stderr
+
+
+def test_a_file_that_cannot_be_read(host: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*host_command(host), "run", str(tmp_path / "absent.json")], env=host_env(), capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert f"error: cannot read {tmp_path / 'absent.json'}:" in done.stderr
+
+
+def test_version_and_usage(host: str) -> None:
+    version = subprocess.run([*host_command(host), "--version"], env=host_env(), capture_output=True, text=True)
+    assert (version.returncode, version.stdout) == (0, "sinkbridge 0.1.0\n")
+    usage = subprocess.run([*host_command(host), "frobnicate"], env=host_env(), capture_output=True, text=True)
+    assert usage.returncode == 2
+    assert "unrecognized subcommand 'frobnicate'" in usage.stderr
+    helped = subprocess.run([*host_command(host), "run", "--help"], env=host_env(), capture_output=True, text=True)
+    assert helped.returncode == 0
+    assert "--plugins-dir <DIR>" in helped.stdout
