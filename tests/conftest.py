@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-
 import sinkbridge as sb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,7 +58,9 @@ def binary_path() -> Path:
     """The standalone binary: $SINKBRIDGE_BIN, or cargo's debug build."""
     path = Path(os.environ.get("SINKBRIDGE_BIN", ROOT / "target" / "debug" / "sinkbridge"))
     if not path.is_file():
-        pytest.fail(f"the standalone binary is missing at {path}: run `cargo build -p sinkbridge-python --bin sinkbridge`")
+        pytest.fail(
+            f"the standalone binary is missing at {path}: run `cargo build -p sinkbridge-python --bin sinkbridge`"
+        )
     return path
 
 

@@ -22,7 +22,8 @@ def test_the_quickstart_runs(host: str, start_cli: Callable[..., Cli]) -> None:
     out = cli.stdout
     assert "[hot] too hot: waiting for results" in out
     assert "[hot] too hot #1: device=dev-" in out
-    assert "temperature=" in out and "humidity=" in out
+    assert "temperature=" in out
+    assert "humidity=" in out
     assert "result(s), done" in out.splitlines()[-1], "the sink was closed on SIGTERM"
     assert "running 1 rule(s) from examples/quickstart.json" in cli.stderr
 
@@ -68,7 +69,10 @@ STREAM = 'CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="s")'
             'rules.r: actions[0]: unknown sink "nosuch"; searched the built-in sinks',
         ),
         (
-            {"streams": {"s": STREAM}, "rules": {"r": {"sql": "SELECT * FROM s", "actions": [{"log": {}}], "options": {"bufferLen": 1}}}},
+            {
+                "streams": {"s": STREAM},
+                "rules": {"r": {"sql": "SELECT * FROM s", "actions": [{"log": {}}], "options": {"bufferLen": 1}}},
+            },
             "rules.r: options.bufferLen: unknown option",
         ),
         (
@@ -77,7 +81,10 @@ STREAM = 'CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="s")'
         ),
         ({"streams": {"s": STREAM}, "rules": {"r": {"sql": "SELECT * FROM s"}}}, "rules.r: actions: is required"),
         (
-            {"streams": {"s": STREAM}, "rules": {"r": {"sql": "SELECT * FROM s", "actions": [{"recorder": {"path": "x", "fail": "open"}}]}}},
+            {
+                "streams": {"s": STREAM},
+                "rules": {"r": {"sql": "SELECT * FROM s", "actions": [{"recorder": {"path": "x", "fail": "open"}}]}},
+            },
             'rule "r" failed to start: actions[0] (recorder): open raised ConnectionRefusedError',
         ),
         ({"rules": [1]}, "rules: expected an object, found array"),

@@ -8,10 +8,9 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-
 import sinkbridge as sb
 
 from .conftest import read_events, wait_for
@@ -20,7 +19,7 @@ from .conftest import read_events, wait_for
 class Collect(sb.Sink):
     """Keeps what it receives in a list shared through the class."""
 
-    received: list[Any] = []
+    received: ClassVar[list[Any]] = []
     closed = 0
 
     def collect(self, ctx: sb.Context, data: Any) -> None:
@@ -43,17 +42,23 @@ MEMORY_STREAM = 'CREATE STREAM demo () WITH (TYPE="memory", DATASOURCE="sensors/
 
 def test_the_package_exports_its_api() -> None:
     assert sb.__version__ == "0.1.0"
-    assert issubclass(sb.SqlError, sb.SinkbridgeError) and issubclass(sb.SqlError, ValueError)
-    assert issubclass(sb.RuleError, ValueError) and issubclass(sb.StreamError, ValueError)
-    assert issubclass(sb.SinkError, RuntimeError) and issubclass(sb.RetryableError, sb.SinkError)
+    for error in (sb.SqlError, sb.RuleError, sb.StreamError, sb.SinkError):
+        assert issubclass(error, sb.SinkbridgeError)
+    for error in (sb.SqlError, sb.RuleError, sb.StreamError):
+        assert issubclass(error, ValueError)
+    assert issubclass(sb.SinkError, RuntimeError)
+    assert issubclass(sb.RetryableError, sb.SinkError)
     assert set(sb.__all__) >= {"Engine", "Sink", "Context", "SinkbridgeError", "RetryableError"}
 
 
 def test_streams_are_created_described_listed_and_dropped(engine: sb.Engine) -> None:
-    assert engine.create_stream(
-        'CREATE STREAM demo (id bigint, tags array(string), pos struct(x float, y float)) '
-        'WITH (TYPE="memory", DATASOURCE="d", TIMESTAMP="ts", TIMESTAMP_FORMAT="yyyy-MM-dd", SHARED="true")'
-    ) == "demo"
+    assert (
+        engine.create_stream(
+            "CREATE STREAM demo (id bigint, tags array(string), pos struct(x float, y float)) "
+            'WITH (TYPE="memory", DATASOURCE="d", TIMESTAMP="ts", TIMESTAMP_FORMAT="yyyy-MM-dd", SHARED="true")'
+        )
+        == "demo"
+    )
     engine.create_stream('CREATE STREAM other () WITH (TYPE="memory", DATASOURCE="o")')
     assert engine.streams() == ["demo", "other"]
     described = engine.describe_stream("demo")
@@ -108,7 +113,9 @@ def test_a_rule_feeds_a_python_sink_and_reports_status(engine: sb.Engine, collec
         }
     )
     assert rule_id == "hot"
-    assert engine.publish("sensors/demo", [{"device": "a", "temperature": 31.5}, {"device": "b", "temperature": 20}]) == 1
+    assert (
+        engine.publish("sensors/demo", [{"device": "a", "temperature": 31.5}, {"device": "b", "temperature": 20}]) == 1
+    )
     assert engine.publish("sensors/demo", {"device": "c", "temperature": 40, "humidity": 3}) == 1
     wait_for(lambda: len(collected) == 2, what="two results")
     assert collected == [[{"device": "a", "temperature": 31.5}], [{"device": "c", "temperature": 40}]]
@@ -171,7 +178,17 @@ def test_values_cross_into_python_with_their_types(engine: sb.Engine, collected:
             "actions": [{"collect": {}}],
         }
     )
-    row = {"i": -3, "f": 2.5, "s": "é", "t": True, "n": None, "a": [1, [2]], "o": {"k": {"z": 1}}, "raw": "aGk=", "ms": 1700000000123}
+    row = {
+        "i": -3,
+        "f": 2.5,
+        "s": "é",
+        "t": True,
+        "n": None,
+        "a": [1, [2]],
+        "o": {"k": {"z": 1}},
+        "raw": "aGk=",
+        "ms": 1700000000123,
+    }
     engine.publish("sensors/demo", row)
     wait_for(lambda: collected, what="a result")
     (result,) = collected[0]
@@ -364,6 +381,8 @@ def test_an_engine_left_running_closes_its_sinks_at_exit(tmp_path: Path) -> None
     script = tmp_path / "app.py"
     script.write_text(RUN_SCRIPT.replace("engine.run()", "engine.start()"))
     out = tmp_path / "events.jsonl"
-    done = subprocess.run([sys.executable, str(script), str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(script), str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert [e["event"] for e in read_events(out)] == ["open", "close"]

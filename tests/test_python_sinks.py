@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import sinkbridge as sb
 
 from .conftest import Cli, binary_path, host_env, read_events, wait_for
@@ -60,9 +59,7 @@ class Running:
 
 
 @pytest.fixture
-def launch(
-    sink_host: str, plugins_dir: Path, tmp_path: Path
-) -> Any:
+def launch(sink_host: str, plugins_dir: Path, tmp_path: Path) -> Any:
     started: list[Running] = []
 
     def start(ruleset: dict[str, Any], env: dict[str, str] | None = None) -> Running:
@@ -123,7 +120,11 @@ def events_of(path: Path, kind: str) -> list[Any]:
 def test_lifecycle_order_context_and_data(launch: Callable[..., Running], tmp_path: Path) -> None:
     out = tmp_path / "events.jsonl"
     data = readings(tmp_path, [1, 2, 3])
-    running = launch(ruleset(data, {"recorder": {"path": str(out), "extra": {"k": [1, 2]}}}, sql="SELECT v FROM readings WHERE v > 1"))
+    running = launch(
+        ruleset(
+            data, {"recorder": {"path": str(out), "extra": {"k": [1, 2]}}}, sql="SELECT v FROM readings WHERE v > 1"
+        )
+    )
     wait_for(lambda: len(events_of(out, "collect")) == 2, what="two results")
     running.stop()
     events = read_events(out)
@@ -154,7 +155,9 @@ def test_a_sink_that_raises_in_collect_keeps_receiving(launch: Callable[..., Run
         assert status["sink_recorder_0_0_records_in_total"] == 4
         assert status["sink_recorder_0_0_records_out_total"] == 3
         assert status["sink_recorder_0_0_exceptions_total"] == 1
-        assert status["sink_recorder_0_0_last_exception"].startswith("RuntimeError: refusing [{'v': 2, 'device': 'd2'}]")
+        assert status["sink_recorder_0_0_last_exception"].startswith(
+            "RuntimeError: refusing [{'v': 2, 'device': 'd2'}]"
+        )
         assert "recorder.py" in status["sink_recorder_0_0_last_exception"], "the message says where it was raised"
     running.stop()
     assert [e["data"][0]["v"] for e in events_of(out, "collect")] == [1, 3, 4]
@@ -167,7 +170,9 @@ def test_a_sink_that_raises_in_configure_or_open_fails_the_start_with_its_traceb
 ) -> None:
     out = tmp_path / "events.jsonl"
     data = readings(tmp_path, [1])
-    message = start_failure(sink_host, ruleset(data, {"recorder": {"path": str(out), "fail": call}}), plugins_dir, tmp_path)
+    message = start_failure(
+        sink_host, ruleset(data, {"recorder": {"path": str(out), "fail": call}}), plugins_dir, tmp_path
+    )
     assert 'rule "r1" failed to start: actions[0] (recorder):' in message
     assert f"{call} raised" in message
     assert "Traceback (most recent call last)" in message
@@ -214,9 +219,7 @@ def write_module_sink(folder: Path) -> None:
     )
 
 
-def test_a_module_path(
-    launch: Callable[..., Running], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_module_path(launch: Callable[..., Running], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     lib = tmp_path / "lib"
     lib.mkdir()
     write_module_sink(lib)
@@ -238,9 +241,7 @@ def write_distribution(site: Path) -> None:
     (info / "entry_points.txt").write_text("[sinkbridge.sinks]\nalert = myapp.alerts:Alert\n")
 
 
-def test_an_entry_point(
-    launch: Callable[..., Running], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_entry_point(launch: Callable[..., Running], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = tmp_path / "site"
     site.mkdir()
     write_distribution(site)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import sinkbridge as sb
 
 STREAM = 'CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="s")'
@@ -34,7 +33,9 @@ def test_an_unknown_key_names_itself_and_every_place_searched(stream: sb.Engine,
     assert message.startswith('rule "r": actions[0]: unknown sink "nosuch"; searched')
     assert "the built-in sinks (log, nop, memory)" in message
     assert "the sinks registered with register_sink" in message
-    assert f"the plugins folder ({plugins_dir.resolve() / 'nosuch.py'} or {plugins_dir.resolve() / 'nosuch'}/)" in message
+    assert (
+        f"the plugins folder ({plugins_dir.resolve() / 'nosuch.py'} or {plugins_dir.resolve() / 'nosuch'}/)" in message
+    )
     assert "the entry points of group sinkbridge.sinks" in message
     assert "'package.module:ClassName'" in message
 
@@ -46,8 +47,14 @@ def test_an_unknown_key_names_itself_and_every_place_searched(stream: sb.Engine,
         ("twosinks", "must define exactly one sinkbridge.Sink subclass; found First, Second"),
         ("nocollect", "defines neither collect nor collect_batch"),
         ("asyncsink", "AsyncSink.collect (plugins folder: "),
-        ("collections:OrderedDict", "collections:OrderedDict (module path collections:OrderedDict) is not a sinkbridge.Sink subclass"),
-        ("os.path:join", "must be a sinkbridge.Sink subclass or a callable with no required arguments, but it requires a"),
+        (
+            "collections:OrderedDict",
+            "collections:OrderedDict (module path collections:OrderedDict) is not a sinkbridge.Sink subclass",
+        ),
+        (
+            "os.path:join",
+            "must be a sinkbridge.Sink subclass or a callable with no required arguments, but it requires a",
+        ),
         ("json:decoder", "module path json:decoder is a module, not a sinkbridge.Sink subclass"),
         ("nosuchmodule:Sink", "module path nosuchmodule:Sink: no module named 'nosuchmodule'"),
         ("json:NoSuchClass", "module path json:NoSuchClass: module json has no attribute 'NoSuchClass'"),
@@ -87,10 +94,11 @@ def test_register_sink_accepts_classes_and_factories(stream: sb.Engine) -> None:
 
 
 def test_register_sink_refuses_what_is_not_a_sink(stream: sb.Engine) -> None:
-    with pytest.raises(sb.SinkError, match="is not a sinkbridge.Sink subclass"):
+    with pytest.raises(sb.SinkError, match=r"is not a sinkbridge\.Sink subclass"):
         stream.register_sink("bad", dict)  # type: ignore[arg-type]
-    with pytest.raises(sb.SinkError, match="is a int, not a sinkbridge.Sink subclass"):
+    with pytest.raises(sb.SinkError, match=r"is a int, not a sinkbridge\.Sink subclass"):
         stream.register_sink("bad", 3)  # type: ignore[arg-type]
+
     class Fine(sb.Sink):
         def collect(self, ctx: sb.Context, data: Any) -> None:
             pass

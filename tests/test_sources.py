@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-
 import sinkbridge as sb
 
 from .conftest import wait_for
 
 
 class Keep(sb.Sink):
-    received: list[Any] = []
+    received: ClassVar[list[Any]] = []
 
     def collect(self, ctx: sb.Context, data: Any) -> None:
         Keep.received.append((time.monotonic(), data))
@@ -92,7 +92,7 @@ def test_the_file_type_comes_from_the_conf_key_and_interval_paces_rows(
     engine.create_rule({"id": "r", "sql": "SELECT v FROM s", "actions": [{"keep": {}}]})
     wait_for(lambda: len(received) == 4, what="four paced rows")
     assert rows_of(received) == [{"v": v} for v in range(4)]
-    gaps = [later - earlier for (earlier, _), (later, _) in zip(received, received[1:])]
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(received)]
     assert min(gaps) >= 0.1, f"rows were paced by the interval: {gaps}"
 
 

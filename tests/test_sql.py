@@ -3,17 +3,16 @@ cover each operator and function in depth; these check the whole path and eKuipe
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-
 import sinkbridge as sb
 
 from .conftest import wait_for
 
 
 class Keep(sb.Sink):
-    received: list[Any] = []
+    received: ClassVar[list[Any]] = []
 
     def collect(self, ctx: sb.Context, data: Any) -> None:
         Keep.received.append(data)
@@ -57,7 +56,7 @@ def test_the_benchmark_rule(run_sql: Any) -> None:
 
 def test_ekuiper_lexical_rules_qualified_names_and_nested_access(run_sql: Any) -> None:
     sql = (
-        'SELECT demo.device, loc->site AS site, loc->tags[0] AS first_tag, `humidity` FROM demo '
+        "SELECT demo.device, loc->site AS site, loc->tags[0] AS first_tag, `humidity` FROM demo "
         'WHERE loc->site = "north" AND device LIKE "dev-%"'
     )
     assert run_sql(sql, READINGS, 1) == [{"device": "dev-1", "site": "north", "first_tag": "a", "humidity": 61}]
@@ -72,8 +71,28 @@ def test_operators_functions_and_case(run_sql: Any) -> None:
         "from demo where device in ('dev-1', 'pump-3') and not humidity is null"
     )
     assert run_sql(sql, READINGS, 2) == [
-        {"d": "DEV-1", "f": 74.3, "m": 5, "band": "ok", "path": "north/dev-1", "n": 2, "c": "none", "h": "61", "kind": "dev"},
-        {"d": "PUMP-3", "f": 95.5, "m": 6, "band": "hot", "path": "north/pump-3", "n": 1, "c": "none", "h": "20", "kind": "pum"},
+        {
+            "d": "DEV-1",
+            "f": 74.3,
+            "m": 5,
+            "band": "ok",
+            "path": "north/dev-1",
+            "n": 2,
+            "c": "none",
+            "h": "61",
+            "kind": "dev",
+        },
+        {
+            "d": "PUMP-3",
+            "f": 95.5,
+            "m": 6,
+            "band": "hot",
+            "path": "north/pump-3",
+            "n": 1,
+            "c": "none",
+            "h": "20",
+            "kind": "pum",
+        },
     ]
 
 

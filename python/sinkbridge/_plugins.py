@@ -75,9 +75,7 @@ def check_sink(obj: object, origin: str) -> object:
                 f"with no required arguments, but it requires {names}"
             )
         return obj
-    raise SinkError(
-        f"{origin} is a {type(obj).__name__}, not a sinkbridge.Sink subclass or a callable returning one"
-    )
+    raise SinkError(f"{origin} is a {type(obj).__name__}, not a sinkbridge.Sink subclass or a callable returning one")
 
 
 def _import_error(what: str) -> SinkError:
@@ -142,40 +140,53 @@ def _entry_point(key: str) -> Any | None:
     return next(iter(entry_points(group=ENTRY_POINT_GROUP, name=key)), None)
 
 
+def _from_plugins_folder(key: str, plugins_dir: str) -> tuple[object, str] | None:
+    plugin = _plugin_file(key, plugins_dir)
+    if plugin is None:
+        return None
+    origin = f"plugins folder: {plugin}"
+    return _sink_class_of(_load_plugin_module(key, plugin), origin), origin
+
+
+def _from_entry_point(key: str) -> tuple[object, str] | None:
+    ep = _entry_point(key)
+    if ep is None:
+        return None
+    dist = getattr(ep, "dist", None)
+    origin = f"entry point {key} = {ep.value}" + (f" of {dist.name}" if dist is not None else "")
+    try:
+        target = ep.load()
+    except BaseException as exc:
+        raise _import_error(origin) from exc
+    return check_sink(target, origin), origin
+
+
+def _from_module_path(key: str) -> tuple[object, str] | None:
+    if ":" not in key:
+        return None
+    module_name, _, attr = key.partition(":")
+    origin = f"module path {key}"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if module_name == missing or module_name.startswith(missing + "."):
+            raise SinkError(f"{origin}: no module named {missing!r}") from exc
+        raise _import_error(origin) from exc
+    except BaseException as exc:
+        raise _import_error(origin) from exc
+    target: object = module
+    for part in attr.split("."):
+        if not part or not hasattr(target, part):
+            raise SinkError(f"{origin}: module {module_name} has no attribute {attr!r}")
+        target = getattr(target, part)
+    return check_sink(target, origin), origin
+
+
 def resolve(key: str, plugins_dir: str) -> tuple[object, str] | None:
     """The sink factory for ``key`` and where it came from, or ``None`` if nothing has that
     name. Raises :class:`SinkError` for something found that cannot be used."""
-    plugin = _plugin_file(key, plugins_dir)
-    if plugin is not None:
-        origin = f"plugins folder: {plugin}"
-        return _sink_class_of(_load_plugin_module(key, plugin), origin), origin
-    ep = _entry_point(key)
-    if ep is not None:
-        dist = getattr(ep, "dist", None)
-        origin = f"entry point {key} = {ep.value}" + (f" of {dist.name}" if dist is not None else "")
-        try:
-            target = ep.load()
-        except BaseException as exc:
-            raise _import_error(origin) from exc
-        return check_sink(target, origin), origin
-    if ":" in key:
-        module_name, _, attr = key.partition(":")
-        origin = f"module path {key}"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and module_name.startswith(exc.name):
-                raise SinkError(f"{origin}: no module named {exc.name!r}") from exc
-            raise _import_error(origin) from exc
-        except BaseException as exc:
-            raise _import_error(origin) from exc
-        target: object = module
-        for part in attr.split("."):
-            if not part or not hasattr(target, part):
-                raise SinkError(f"{origin}: module {module_name} has no attribute {attr!r}")
-            target = getattr(target, part)
-        return check_sink(target, origin), origin
-    return None
+    return _from_plugins_folder(key, plugins_dir) or _from_entry_point(key) or _from_module_path(key)
 
 
 def searched(key: str, plugins_dir: str) -> list[str]:

@@ -37,16 +37,34 @@ mod tests {
     #[test]
     fn integers_are_milliseconds_and_strings_are_durations() {
         assert_eq!(parse_duration(&json!(250)), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration(&json!("300ms")), Ok(Duration::from_millis(300)));
+        assert_eq!(
+            parse_duration(&json!("300ms")),
+            Ok(Duration::from_millis(300))
+        );
         assert_eq!(parse_duration(&json!("5s")), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration(&json!("1m30s")), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration(&json!("1500")), Ok(Duration::from_millis(1500)));
+        assert_eq!(
+            parse_duration(&json!("1500")),
+            Ok(Duration::from_millis(1500))
+        );
     }
 
     #[test]
     fn bad_durations_say_why() {
-        assert!(parse_duration(&json!(-1)).unwrap_err().contains("non-negative"));
-        assert!(parse_duration(&json!("soon")).unwrap_err().contains("invalid duration \"soon\""));
-        assert!(parse_duration(&json!(true)).unwrap_err().contains("found boolean"));
+        assert!(
+            parse_duration(&json!(-1))
+                .unwrap_err()
+                .contains("non-negative")
+        );
+        assert!(
+            parse_duration(&json!("soon"))
+                .unwrap_err()
+                .contains("invalid duration \"soon\"")
+        );
+        assert!(
+            parse_duration(&json!(true))
+                .unwrap_err()
+                .contains("found boolean")
+        );
     }
 }

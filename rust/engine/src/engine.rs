@@ -17,13 +17,25 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::memory_topics::MemoryTopics;
 use crate::metrics::OpMetrics;
-use crate::rule::runtime::{RuleParts, RuleRun};
 use crate::rule::RuleDef;
-use crate::sink::{LogSinkFactory, MemorySinkFactory, NopSinkFactory, SinkFactory, SinkRegistry, SinkResolver};
+use crate::rule::runtime::{RuleParts, RuleRun};
+use crate::sink::{
+    LogSinkFactory, MemorySinkFactory, NopSinkFactory, SinkFactory, SinkRegistry, SinkResolver,
+};
 use crate::source::{FileSourceType, MemorySourceType, SourceType};
 use crate::sql::{SelectPlan, compile_select};
 use crate::stream::{StreamDef, StreamStatement, parse_stream_statement};
 use crate::value::Row;
+
+/// Source property sets by source type, then by conf key.
+type SourceConfs = HashMap<String, HashMap<String, JsonMap<String, Json>>>;
+
+/// A rule checked and compiled, ready to be stored.
+struct PreparedRule {
+    def: RuleDef,
+    plan: SelectPlan,
+    factories: Vec<Arc<dyn SinkFactory>>,
+}
 
 /// How an engine is built.
 #[derive(Debug, Clone)]
@@ -58,8 +70,7 @@ struct Inner {
     topics: Arc<MemoryTopics>,
     sinks: SinkRegistry,
     sources: Vec<Arc<dyn SourceType>>,
-    /// Source property sets by source type, then by conf key.
-    source_confs: RwLock<HashMap<String, HashMap<String, JsonMap<String, Json>>>>,
+    source_confs: RwLock<SourceConfs>,
     state: Mutex<State>,
 }
 
@@ -157,7 +168,10 @@ impl Engine {
 
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while the lock was held leaves the catalogue as it was; keep going.
-        self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
@@ -170,24 +184,40 @@ impl Engine {
     }
 
     fn source_type(&self, name: &str) -> Result<&Arc<dyn SourceType>, String> {
-        self.inner.sources.iter().find(|s| s.name() == name).ok_or_else(|| {
-            let known: Vec<&str> = self.inner.sources.iter().map(|s| s.name()).collect();
-            let later = if name == "mqtt" {
-                " (the mqtt source is not available in this version)"
-            } else {
-                ""
-            };
-            format!("TYPE {name:?} is not supported{later}; the source types are {}", known.join(", "))
-        })
+        self.inner
+            .sources
+            .iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.inner.sources.iter().map(|s| s.name()).collect();
+                let later = if name == "mqtt" {
+                    " (the mqtt source is not available in this version)"
+                } else {
+                    ""
+                };
+                format!(
+                    "TYPE {name:?} is not supported{later}; the source types are {}",
+                    known.join(", ")
+                )
+            })
     }
 
     // ----- streams -----
 
     /// Defines (or replaces) the property set `conf_key` of a source type, which streams select
     /// with `CONF_KEY` (`default` when they name none).
-    pub fn set_source_conf(&self, source_type: &str, conf_key: &str, props: JsonMap<String, Json>) -> Result<()> {
+    pub fn set_source_conf(
+        &self,
+        source_type: &str,
+        conf_key: &str,
+        props: JsonMap<String, Json>,
+    ) -> Result<()> {
         self.source_type(source_type).map_err(Error::Stream)?;
-        let mut confs = self.inner.source_confs.write().unwrap_or_else(|p| p.into_inner());
+        let mut confs = self
+            .inner
+            .source_confs
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         confs
             .entry(source_type.to_string())
             .or_default()
@@ -196,7 +226,11 @@ impl Engine {
     }
 
     fn source_props(&self, def: &StreamDef) -> Result<JsonMap<String, Json>, String> {
-        let confs = self.inner.source_confs.read().unwrap_or_else(|p| p.into_inner());
+        let confs = self
+            .inner
+            .source_confs
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
         let of_type = confs.get(&def.options.source_type);
         match &def.options.conf_key {
             None => Ok(of_type.and_then(|c| c.get("default")).cloned().unwrap_or_default()),
@@ -226,7 +260,7 @@ impl Engine {
         if state.streams.contains_key(&name) {
             return Err(Error::Stream(format!("stream {name} already exists")));
         }
-        state.streams.insert(name.clone(), Arc::new(def));
+        state.streams.insert(name.clone(), Arc::from(def));
         Ok(name)
     }
 
@@ -266,23 +300,27 @@ impl Engine {
     }
 
     fn find_stream<'a>(state: &'a State, name: &str) -> Option<&'a Arc<StreamDef>> {
-        state
-            .streams
-            .get(name)
-            .or_else(|| state.streams.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+        state.streams.get(name).or_else(|| {
+            state
+                .streams
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
     }
 
     // ----- rules -----
 
     /// Checks a rule without creating it: its JSON, its SQL, its stream and its sinks.
     pub fn validate_rule(&self, rule: &Json) -> Result<RuleDef> {
-        self.prepare_rule(rule).map(|(def, _, _)| def)
+        self.prepare_rule(rule).map(|prepared| prepared.def)
     }
 
-    fn prepare_rule(&self, rule: &Json) -> Result<(RuleDef, SelectPlan, Vec<Arc<dyn SinkFactory>>)> {
+    fn prepare_rule(&self, rule: &Json) -> Result<PreparedRule> {
         let def = RuleDef::from_json(rule)?;
         let id = &def.id;
-        let plan = compile_select(&def.sql).map_err(|e| Error::Sql(format!("rule {id:?}: sql: {e}")))?;
+        let plan =
+            compile_select(&def.sql).map_err(|e| Error::Sql(format!("rule {id:?}: sql: {e}")))?;
         if Self::find_stream(&self.state(), &plan.stream).is_none() {
             return Err(Error::Rule(format!(
                 "rule {id:?}: sql: stream {} does not exist; create it first",
@@ -296,12 +334,16 @@ impl Engine {
                 .sinks
                 .resolve(&action.sink)
                 .map_err(|e| Error::sink(format!("rule {id:?}: actions[{i}]: {e}")))?;
-            factory
-                .validate(&action.props)
-                .map_err(|e| Error::Rule(format!("rule {id:?}: actions[{i}] ({}): {e}", action.sink)))?;
+            factory.validate(&action.props).map_err(|e| {
+                Error::Rule(format!("rule {id:?}: actions[{i}] ({}): {e}", action.sink))
+            })?;
             factories.push(factory);
         }
-        Ok((def, plan, factories))
+        Ok(PreparedRule {
+            def,
+            plan,
+            factories,
+        })
     }
 
     /// Creates a rule. On a started engine it starts too, unless `triggered` is false; if that
@@ -312,7 +354,11 @@ impl Engine {
     }
 
     pub async fn create_rule_async(&self, rule: &Json) -> Result<String> {
-        let (def, plan, factories) = self.prepare_rule(rule)?;
+        let PreparedRule {
+            def,
+            plan,
+            factories,
+        } = self.prepare_rule(rule)?;
         let id = def.id.clone();
         let start_now = {
             let mut state = self.state();
@@ -351,7 +397,10 @@ impl Engine {
     pub async fn start_rule_async(&self, id: &str) -> Result<()> {
         let (parts, stale_run) = {
             let mut state = self.state();
-            let entry = state.rules.get_mut(id).ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
+            let entry = state
+                .rules
+                .get_mut(id)
+                .ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
             entry.triggered = true;
             let mut stale_run = None;
             match std::mem::replace(&mut entry.phase, Phase::Starting) {
@@ -362,14 +411,20 @@ impl Engine {
                     return Ok(());
                 }
             }
-            let (def, plan, factories) = (entry.def.clone(), entry.plan.clone(), entry.factories.clone());
+            let (def, plan, factories) = (
+                entry.def.clone(),
+                entry.plan.clone(),
+                entry.factories.clone(),
+            );
             let stream = Self::find_stream(&state, &plan.stream).cloned();
             let opened = stream
                 .ok_or_else(|| format!("stream {} does not exist", plan.stream))
                 .and_then(|stream| {
                     let source_type = self.source_type(&stream.options.source_type)?;
                     let props = self.source_props(&stream)?;
-                    let source = source_type.open(&stream, &props).map_err(|e| format!("stream {}: {e}", stream.name))?;
+                    let source = source_type
+                        .open(&stream, &props)
+                        .map_err(|e| format!("stream {}: {e}", stream.name))?;
                     Ok((stream, source))
                 });
             match opened {
@@ -385,7 +440,10 @@ impl Engine {
                     stale_run,
                 ),
                 Err(e) => {
-                    let entry = state.rules.get_mut(id).ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
+                    let entry = state
+                        .rules
+                        .get_mut(id)
+                        .ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
                     entry.phase = Phase::Stopped;
                     entry.message = e.clone();
                     return Err(Error::Rule(format!("rule {id:?} failed to start: {e}")));
@@ -456,7 +514,10 @@ impl Engine {
     pub async fn stop_rule_async(&self, id: &str) -> Result<()> {
         {
             let mut state = self.state();
-            let entry = state.rules.get_mut(id).ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
+            let entry = state
+                .rules
+                .get_mut(id)
+                .ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
             entry.triggered = false;
         }
         self.halt(id, MANUAL_STOP).await;
@@ -526,15 +587,24 @@ impl Engine {
     /// stop times, then `{source|op|sink}_{opId}_{instance}_{metric}` for every operator.
     pub fn rule_status(&self, id: &str) -> Result<JsonMap<String, Json>> {
         let state = self.state();
-        let entry = state.rules.get(id).ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
+        let entry = state
+            .rules
+            .get(id)
+            .ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
         let (status, message) = entry.status();
         let mut out = JsonMap::new();
         out.insert("status".into(), status.into());
         if status != "running" {
             out.insert("message".into(), message.into());
         }
-        out.insert("lastStartTimestamp".into(), entry.last_start_ms.to_string().into());
-        out.insert("lastStopTimestamp".into(), entry.last_stop_ms.to_string().into());
+        out.insert(
+            "lastStartTimestamp".into(),
+            entry.last_start_ms.to_string().into(),
+        );
+        out.insert(
+            "lastStopTimestamp".into(),
+            entry.last_stop_ms.to_string().into(),
+        );
         match &entry.phase {
             Phase::Running(run) => run.write_metrics(&mut out),
             _ => {
@@ -579,7 +649,11 @@ impl Engine {
             0 => Ok(()),
             1 => Err(failures.remove(0)),
             _ => Err(Error::Rule(
-                failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+                failures
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             )),
         }
     }

@@ -44,7 +44,10 @@ pub enum Error {
     StreamNotFound(String),
     /// A sink that cannot be resolved, configured or opened.
     #[error("{message}")]
-    Sink { message: String, cause: Option<Cause> },
+    Sink {
+        message: String,
+        cause: Option<Cause>,
+    },
 }
 
 impl Error {

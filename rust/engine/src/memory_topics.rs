@@ -48,7 +48,9 @@ pub fn validate_filter(filter: &str) -> Result<(), String> {
     let levels: Vec<&str> = filter.split('/').collect();
     for (i, level) in levels.iter().enumerate() {
         if level.contains('#') && (*level != "#" || i != levels.len() - 1) {
-            return Err(format!("invalid topic {filter}: # must be the whole last level"));
+            return Err(format!(
+                "invalid topic {filter}: # must be the whole last level"
+            ));
         }
         if level.contains('+') && *level != "+" {
             return Err(format!("invalid topic {filter}: + must be a whole level"));
@@ -63,7 +65,9 @@ pub fn validate_topic(topic: &str) -> Result<(), String> {
         return Err("the topic must not be empty".into());
     }
     if topic.contains(['+', '#']) {
-        return Err(format!("cannot publish to {topic}: a topic to publish to has no wildcards"));
+        return Err(format!(
+            "cannot publish to {topic}: a topic to publish to has no wildcards"
+        ));
     }
     Ok(())
 }
@@ -167,7 +171,11 @@ mod tests {
         assert!(!matches(&filter("a/+"), "a"));
         assert!(matches(&filter("a/#"), "a/x/y"));
         assert!(matches(&filter("#"), "anything/at/all"));
-        assert!(validate_filter("a/#/b").unwrap_err().contains("# must be the whole last level"));
+        assert!(
+            validate_filter("a/#/b")
+                .unwrap_err()
+                .contains("# must be the whole last level")
+        );
         assert!(validate_filter("a/b+").is_err());
         assert!(validate_topic("a/+").is_err());
     }

@@ -127,13 +127,26 @@ impl OpMetrics {
         };
         put("records_in_total", self.records_in.load(Relaxed).into());
         put("records_out_total", self.records_out.load(Relaxed).into());
-        put("process_latency_us", self.process_latency_us.load(Relaxed).into());
+        put(
+            "process_latency_us",
+            self.process_latency_us.load(Relaxed).into(),
+        );
         put("buffer_length", self.buffer_length.load(Relaxed).into());
-        put("last_invocation", format_time(self.last_invocation_ms.load(Relaxed)).into());
+        put(
+            "last_invocation",
+            format_time(self.last_invocation_ms.load(Relaxed)).into(),
+        );
         put("exceptions_total", self.exceptions.load(Relaxed).into());
-        let last = self.last_exception.lock().map(|s| s.clone()).unwrap_or_default();
+        let last = self
+            .last_exception
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
         put("last_exception", last.into());
-        put("last_exception_time", self.last_exception_ms.load(Relaxed).into());
+        put(
+            "last_exception_time",
+            self.last_exception_ms.load(Relaxed).into(),
+        );
         if let Some(c) = &self.connection_status {
             put("connection_status", c.load(Relaxed).into());
         }
@@ -156,8 +169,14 @@ mod tests {
         assert_eq!(out["sink_log_0_0_records_out_total"], 2);
         assert_eq!(out["sink_log_0_0_exceptions_total"], 1);
         assert_eq!(out["sink_log_0_0_last_exception"], "boom");
-        assert_eq!(out["sink_log_0_0_last_exception_time"], 1_700_000_000_456i64);
-        assert_eq!(out["sink_log_0_0_last_invocation"], "2023-11-14T22:13:20.123000");
+        assert_eq!(
+            out["sink_log_0_0_last_exception_time"],
+            1_700_000_000_456i64
+        );
+        assert_eq!(
+            out["sink_log_0_0_last_invocation"],
+            "2023-11-14T22:13:20.123000"
+        );
         assert_eq!(out["sink_log_0_0_connection_status"], 1);
     }
 }

@@ -21,7 +21,10 @@ impl Recorder {
     }
 
     fn results(&self) -> Vec<String> {
-        self.events().into_iter().filter(|e| e.starts_with('[')).collect()
+        self.events()
+            .into_iter()
+            .filter(|e| e.starts_with('['))
+            .collect()
     }
 
     /// Waits for `n` results, with a deadline.
@@ -41,7 +44,11 @@ struct RecordingSink(Recorder);
 
 #[async_trait]
 impl SinkFactory for Recorder {
-    async fn create(&self, _: &SinkContext, props: &JsonMap<String, Json>) -> Result<Box<dyn Sink>, SinkError> {
+    async fn create(
+        &self,
+        _: &SinkContext,
+        props: &JsonMap<String, Json>,
+    ) -> Result<Box<dyn Sink>, SinkError> {
         if props.get("fail_open") == Some(&json!(true)) {
             return Err(SinkError::new("configure refused"));
         }
@@ -56,7 +63,11 @@ impl SinkFactory for Recorder {
 #[async_trait]
 impl Sink for RecordingSink {
     async fn open(&mut self, ctx: &SinkContext) -> Result<(), SinkError> {
-        self.0.events.lock().unwrap().push(format!("open {} {}", ctx.rule_id, ctx.op_id));
+        self.0
+            .events
+            .lock()
+            .unwrap()
+            .push(format!("open {} {}", ctx.rule_id, ctx.op_id));
         Ok(())
     }
 
@@ -75,13 +86,18 @@ impl Sink for RecordingSink {
 fn engine_with_recorder() -> (Engine, Recorder) {
     let engine = Engine::new(EngineConfig::default()).unwrap();
     let recorder = Recorder::default();
-    engine.register_sink("recorder", Arc::new(recorder.clone())).unwrap();
+    engine
+        .register_sink("recorder", Arc::new(recorder.clone()))
+        .unwrap();
     (engine, recorder)
 }
 
 fn rows(v: Json) -> Vec<Row> {
     match Value::from(&v) {
-        Value::Array(items) => items.iter().map(|i| i.as_object().unwrap().clone()).collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_object().unwrap().clone())
+            .collect(),
         Value::Object(o) => vec![(*o).clone()],
         _ => panic!("rows are objects"),
     }
@@ -95,8 +111,10 @@ fn memory_stream_through_a_rule_into_a_sink() {
         .unwrap();
     engine.start().unwrap();
     engine
-        .create_rule(&json!({"id": "hot", "sql": "SELECT device, temperature FROM s WHERE temperature > 20",
-                             "actions": [{"recorder": {}}]}))
+        .create_rule(
+            &json!({"id": "hot", "sql": "SELECT device, temperature FROM s WHERE temperature > 20",
+                             "actions": [{"recorder": {}}]}),
+        )
         .unwrap();
     let n = engine
         .publish(
@@ -107,7 +125,10 @@ fn memory_stream_through_a_rule_into_a_sink() {
     assert_eq!(n, 1);
     assert_eq!(
         recorder.wait_for(2),
-        [r#"[{"device":"a","temperature":25}]"#, r#"[{"device":"c","temperature":21.5}]"#]
+        [
+            r#"[{"device":"a","temperature":25}]"#,
+            r#"[{"device":"c","temperature":21.5}]"#
+        ]
     );
     let status = engine.rule_status("hot").unwrap();
     assert_eq!(status["status"], "running");
@@ -126,17 +147,28 @@ fn memory_stream_through_a_rule_into_a_sink() {
 #[test]
 fn rules_chain_through_memory_sinks() {
     let (engine, recorder) = engine_with_recorder();
-    engine.create_stream(r#"CREATE STREAM raw () WITH (TYPE="memory", DATASOURCE="raw")"#).unwrap();
-    engine.create_stream(r#"CREATE STREAM hot () WITH (TYPE="memory", DATASOURCE="hot")"#).unwrap();
+    engine
+        .create_stream(r#"CREATE STREAM raw () WITH (TYPE="memory", DATASOURCE="raw")"#)
+        .unwrap();
+    engine
+        .create_stream(r#"CREATE STREAM hot () WITH (TYPE="memory", DATASOURCE="hot")"#)
+        .unwrap();
     engine
         .create_rule(&json!({"id": "second", "sql": "SELECT upper(device) AS d FROM hot", "actions": [{"recorder": {}}]}))
         .unwrap();
     engine
-        .create_rule(&json!({"id": "first", "sql": "SELECT device FROM raw WHERE t > 1",
-                             "actions": [{"memory": {"topic": "hot"}}]}))
+        .create_rule(
+            &json!({"id": "first", "sql": "SELECT device FROM raw WHERE t > 1",
+                             "actions": [{"memory": {"topic": "hot"}}]}),
+        )
         .unwrap();
     engine.start().unwrap();
-    engine.publish("raw", rows(json!([{"device": "x", "t": 2}, {"device": "y", "t": 0}]))).unwrap();
+    engine
+        .publish(
+            "raw",
+            rows(json!([{"device": "x", "t": 2}, {"device": "y", "t": 0}])),
+        )
+        .unwrap();
     assert_eq!(recorder.wait_for(1), [r#"[{"d":"X"}]"#]);
     engine.stop();
 }
@@ -145,32 +177,58 @@ fn rules_chain_through_memory_sinks() {
 fn a_schema_converts_and_drops_fields_and_counts_bad_rows() {
     let (engine, recorder) = engine_with_recorder();
     engine
-        .create_stream(r#"CREATE STREAM s (id bigint, t float) WITH (TYPE="memory", DATASOURCE="s")"#)
+        .create_stream(
+            r#"CREATE STREAM s (id bigint, t float) WITH (TYPE="memory", DATASOURCE="s")"#,
+        )
         .unwrap();
-    engine.create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"recorder": {}}]})).unwrap();
+    engine
+        .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"recorder": {}}]}))
+        .unwrap();
     engine.start().unwrap();
     engine
-        .publish("s", rows(json!([{"id": "7", "t": 1, "x": true}, {"id": "seven"}, {"id": 8}])))
+        .publish(
+            "s",
+            rows(json!([{"id": "7", "t": 1, "x": true}, {"id": "seven"}, {"id": 8}])),
+        )
         .unwrap();
-    assert_eq!(recorder.wait_for(2), [r#"[{"id":7,"t":1.0}]"#, r#"[{"id":8}]"#]);
+    assert_eq!(
+        recorder.wait_for(2),
+        [r#"[{"id":7,"t":1.0}]"#, r#"[{"id":8}]"#]
+    );
     let status = engine.rule_status("r").unwrap();
     assert_eq!(status["source_s_0_exceptions_total"], 1);
-    assert_eq!(status["source_s_0_last_exception"], "field id: cannot convert string(seven) to bigint");
+    assert_eq!(
+        status["source_s_0_last_exception"],
+        "field id: cannot convert string(seven) to bigint"
+    );
     engine.stop();
 }
 
 #[test]
 fn file_sources_read_lines_json_and_csv() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("a.jsonl"), "{\"v\":1}\n\nnot json\n{\"v\":2}\n").unwrap();
+    std::fs::write(
+        dir.path().join("a.jsonl"),
+        "{\"v\":1}\n\nnot json\n{\"v\":2}\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("b.json"), r#"[{"v":3},{"v":4}]"#).unwrap();
     std::fs::write(dir.path().join("c.csv"), "v,name\n5,five\n6,six\n").unwrap();
     std::fs::write(dir.path().join("d.txt"), "{\"v\":7}\n").unwrap();
     let (engine, recorder) = engine_with_recorder();
     engine
-        .set_source_conf("file", "txt", JsonMap::from_iter([("fileType".to_string(), json!("lines"))]))
+        .set_source_conf(
+            "file",
+            "txt",
+            JsonMap::from_iter([("fileType".to_string(), json!("lines"))]),
+        )
         .unwrap();
-    let streams = [("a", "a.jsonl", ""), ("b", "b.json", ""), ("c", "c.csv", ""), ("d", "d.txt", r#", CONF_KEY="txt""#)];
+    let streams = [
+        ("a", "a.jsonl", ""),
+        ("b", "b.json", ""),
+        ("c", "c.csv", ""),
+        ("d", "d.txt", r#", CONF_KEY="txt""#),
+    ];
     for (name, file, extra) in streams {
         let path = dir.path().join(file);
         engine
@@ -189,14 +247,27 @@ fn file_sources_read_lines_json_and_csv() {
     assert_eq!(
         results,
         [
-            r#"[{"v":"5"}]"#, r#"[{"v":"6"}]"#, r#"[{"v":1}]"#, r#"[{"v":2}]"#, r#"[{"v":3}]"#, r#"[{"v":4}]"#,
+            r#"[{"v":"5"}]"#,
+            r#"[{"v":"6"}]"#,
+            r#"[{"v":1}]"#,
+            r#"[{"v":2}]"#,
+            r#"[{"v":3}]"#,
+            r#"[{"v":4}]"#,
             r#"[{"v":7}]"#
         ]
     );
     let status = engine.rule_status("a").unwrap();
-    assert_eq!(status["status"], "running", "the rule keeps running at the end of the file");
+    assert_eq!(
+        status["status"], "running",
+        "the rule keeps running at the end of the file"
+    );
     assert_eq!(status["source_a_0_exceptions_total"], 1);
-    assert!(status["source_a_0_last_exception"].as_str().unwrap().contains("line 3: invalid JSON"));
+    assert!(
+        status["source_a_0_last_exception"]
+            .as_str()
+            .unwrap()
+            .contains("line 3: invalid JSON")
+    );
     engine.stop();
 }
 
@@ -206,14 +277,22 @@ fn the_file_type_must_be_known_and_the_file_must_exist() {
     let err = engine
         .create_stream(r#"CREATE STREAM s () WITH (TYPE="file", DATASOURCE="data.txt")"#)
         .unwrap_err();
-    assert!(err.to_string().contains("cannot tell the type of data.txt"), "{err}");
+    assert!(
+        err.to_string().contains("cannot tell the type of data.txt"),
+        "{err}"
+    );
     engine
         .create_stream(r#"CREATE STREAM s () WITH (TYPE="file", DATASOURCE="/no/such/file.jsonl")"#)
         .unwrap();
-    engine.create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"log": {}}]})).unwrap();
+    engine
+        .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"log": {}}]}))
+        .unwrap();
     let err = engine.start_rule("r").unwrap_err();
     assert!(matches!(err, Error::Rule(_)));
-    assert!(err.to_string().contains("cannot open /no/such/file.jsonl"), "{err}");
+    assert!(
+        err.to_string().contains("cannot open /no/such/file.jsonl"),
+        "{err}"
+    );
     let status = engine.rule_status("r").unwrap();
     assert_eq!(status["status"], "stopped");
     assert!(status["message"].as_str().unwrap().contains("cannot open"));
@@ -222,27 +301,49 @@ fn the_file_type_must_be_known_and_the_file_must_exist() {
 #[test]
 fn rule_creation_checks_sql_stream_and_sinks() {
     let (engine, _) = engine_with_recorder();
-    engine.create_stream(r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="s")"#).unwrap();
+    engine
+        .create_stream(r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="s")"#)
+        .unwrap();
     let err = engine
         .create_rule(&json!({"id": "r", "sql": "SELECT * FROM nope", "actions": [{"log": {}}]}))
         .unwrap_err();
-    assert_eq!(err.to_string(), "rule \"r\": sql: stream nope does not exist; create it first");
+    assert_eq!(
+        err.to_string(),
+        "rule \"r\": sql: stream nope does not exist; create it first"
+    );
     let err = engine
-        .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"log": {}}, {"nosuch": {}}]}))
+        .create_rule(
+            &json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"log": {}}, {"nosuch": {}}]}),
+        )
         .unwrap_err();
     assert!(matches!(err, Error::Sink { .. }));
     assert!(err.to_string().starts_with("rule \"r\": actions[1]: unknown sink \"nosuch\"; searched the built-in sinks (log, nop, memory)"), "{err}");
     let err = engine
         .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"memory": {}}]}))
         .unwrap_err();
-    assert_eq!(err.to_string(), "rule \"r\": actions[0] (memory): the memory sink needs a topic property");
-    let err = engine.create_rule(&json!({"id": "r", "sql": "SELECT FROM WHERE", "actions": [{"log": {}}]})).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "rule \"r\": actions[0] (memory): the memory sink needs a topic property"
+    );
+    let err = engine
+        .create_rule(&json!({"id": "r", "sql": "SELECT FROM WHERE", "actions": [{"log": {}}]}))
+        .unwrap_err();
     assert!(matches!(err, Error::Sql(_)));
-    assert!(engine.rules().is_empty(), "nothing is created when validation fails");
-    engine.create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"log": {}}]})).unwrap();
-    let err = engine.create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"log": {}}]})).unwrap_err();
+    assert!(
+        engine.rules().is_empty(),
+        "nothing is created when validation fails"
+    );
+    engine
+        .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"log": {}}]}))
+        .unwrap();
+    let err = engine
+        .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"log": {}}]}))
+        .unwrap_err();
     assert_eq!(err.to_string(), "rule \"r\" already exists");
-    assert_eq!(engine.drop_stream("s").unwrap_err().to_string(), "stream s is read by rules r; delete them first");
+    assert_eq!(
+        engine.drop_stream("s").unwrap_err().to_string(),
+        "stream s is read by rules r; delete them first"
+    );
     engine.delete_rule("r").unwrap();
     engine.drop_stream("s").unwrap();
     assert!(engine.streams().is_empty());
@@ -251,14 +352,19 @@ fn rule_creation_checks_sql_stream_and_sinks() {
 #[test]
 fn a_sink_that_fails_to_open_fails_the_start_and_closes_the_others() {
     let (engine, recorder) = engine_with_recorder();
-    engine.create_stream(r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="s")"#).unwrap();
+    engine
+        .create_stream(r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="s")"#)
+        .unwrap();
     engine.start().unwrap();
     let err = engine
         .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s",
                              "actions": [{"recorder": {}}, {"recorder": {"fail_open": true}}]}))
         .unwrap_err();
     assert!(matches!(err, Error::Sink { .. }));
-    assert_eq!(err.to_string(), "rule \"r\" failed to start: actions[1] (recorder): configure refused");
+    assert_eq!(
+        err.to_string(),
+        "rule \"r\" failed to start: actions[1] (recorder): configure refused"
+    );
     assert_eq!(recorder.events(), ["open r recorder_0", "close"]);
     assert_eq!(engine.rules()[0].status, "stopped");
 }
@@ -266,13 +372,19 @@ fn a_sink_that_fails_to_open_fails_the_start_and_closes_the_others() {
 #[test]
 fn triggered_false_waits_for_start_rule_and_engine_start_restarts_rules() {
     let (engine, recorder) = engine_with_recorder();
-    engine.create_stream(r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="s")"#).unwrap();
+    engine
+        .create_stream(r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="s")"#)
+        .unwrap();
     engine.start().unwrap();
     engine
         .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "triggered": false, "actions": [{"recorder": {}}]}))
         .unwrap();
     assert_eq!(engine.rules()[0].status, "stopped");
-    assert_eq!(engine.publish("s", rows(json!({"a": 1}))).unwrap(), 0, "nobody listens yet");
+    assert_eq!(
+        engine.publish("s", rows(json!({"a": 1}))).unwrap(),
+        0,
+        "nobody listens yet"
+    );
     engine.start_rule("r").unwrap();
     engine.publish("s", rows(json!({"a": 2}))).unwrap();
     assert_eq!(recorder.wait_for(1), [r#"[{"a":2}]"#]);

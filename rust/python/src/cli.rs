@@ -23,7 +23,11 @@ impl Host for PythonHost {
         if self.unavailable.is_some() {
             return;
         }
-        let level = if level.eq_ignore_ascii_case("warn") { "warning" } else { level };
+        let level = if level.eq_ignore_ascii_case("warn") {
+            "warning"
+        } else {
+            level
+        };
         let configured = Python::attach(|py| {
             py.import("sinkbridge._cli")
                 .and_then(|cli| cli.call_method1("setup_logging", (level,)))
@@ -31,7 +35,10 @@ impl Host for PythonHost {
                 .map_err(|e| one_line(py, &e))
         });
         if let Err(e) = configured {
-            #[allow(clippy::print_stderr, reason = "logging could not be set up, so stderr it is")]
+            #[allow(
+                clippy::print_stderr,
+                reason = "logging could not be set up, so stderr it is"
+            )]
             {
                 eprintln!("warning: cannot set the log level {level:?}: {e}");
             }

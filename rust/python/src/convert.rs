@@ -50,7 +50,9 @@ impl ToPython {
             Value::String(s) => PyString::new(py, s).into_any(),
             Value::Bytes(b) => PyBytes::new(py, b).into_any(),
             Value::Datetime(dt) => {
-                let fromtimestamp = DATETIME.import(py, "datetime", "datetime")?.getattr("fromtimestamp")?;
+                let fromtimestamp = DATETIME
+                    .import(py, "datetime", "datetime")?
+                    .getattr("fromtimestamp")?;
                 let utc = UTC.import(py, "datetime", "timezone")?.getattr("utc")?;
                 let seconds = dt.timestamp() as f64 + f64::from(dt.timestamp_subsec_micros()) / 1e6;
                 fromtimestamp.call1((seconds, utc))?
@@ -94,7 +96,9 @@ impl FromPython {
         if let Ok(i) = obj.cast::<PyInt>() {
             return match i.extract::<i64>() {
                 Ok(v) => Ok(Value::Int(v)),
-                Err(_) => Err(PyOverflowError::new_err(format!("integer {i} does not fit in 64 bits"))),
+                Err(_) => Err(PyOverflowError::new_err(format!(
+                    "integer {i} does not fit in 64 bits"
+                ))),
             };
         }
         if let Ok(f) = obj.cast::<PyFloat>() {
@@ -107,10 +111,18 @@ impl FromPython {
             return Ok(Value::object(self.dict(d)?));
         }
         if let Ok(l) = obj.cast::<PyList>() {
-            return l.iter().map(|item| self.value(&item)).collect::<PyResult<Vec<_>>>().map(Value::array);
+            return l
+                .iter()
+                .map(|item| self.value(&item))
+                .collect::<PyResult<Vec<_>>>()
+                .map(Value::array);
         }
         if let Ok(t) = obj.cast::<PyTuple>() {
-            return t.iter().map(|item| self.value(&item)).collect::<PyResult<Vec<_>>>().map(Value::array);
+            return t
+                .iter()
+                .map(|item| self.value(&item))
+                .collect::<PyResult<Vec<_>>>()
+                .map(Value::array);
         }
         if let Ok(b) = obj.cast::<PyBytes>() {
             return Ok(Value::Bytes(Arc::from(b.as_bytes())));
@@ -119,7 +131,8 @@ impl FromPython {
         if obj.is_instance(datetime)? {
             let seconds: f64 = obj.call_method0("timestamp")?.extract()?;
             let value = Value::Int((seconds * 1000.0).round() as i64);
-            return sinkbridge_engine::value::convert::to_datetime(&value).map_err(PyTypeError::new_err);
+            return sinkbridge_engine::value::convert::to_datetime(&value)
+                .map_err(PyTypeError::new_err);
         }
         Err(PyTypeError::new_err(format!(
             "cannot convert a {} to a sinkbridge value; use dicts, lists, str, int, float, bool, None, bytes or datetime",
@@ -130,9 +143,12 @@ impl FromPython {
     pub fn dict(&mut self, d: &Bound<'_, PyDict>) -> PyResult<Map> {
         let mut map = Map::with_capacity(d.len());
         for (k, v) in d.iter() {
-            let key = k
-                .cast::<PyString>()
-                .map_err(|_| PyTypeError::new_err(format!("dict keys must be strings, found {}", k.repr().map(|r| r.to_string()).unwrap_or_default())))?;
+            let key = k.cast::<PyString>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "dict keys must be strings, found {}",
+                    k.repr().map(|r| r.to_string()).unwrap_or_default()
+                ))
+            })?;
             map.insert(self.keys.intern(key.to_str()?), self.value(&v)?);
         }
         Ok(map)
@@ -160,7 +176,10 @@ impl FromPython {
                 let d = item.cast::<PyDict>().map_err(|_| {
                     PyTypeError::new_err(format!(
                         "publish takes a dict or a list of dicts; item {i} is a {}",
-                        item.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                        item.get_type()
+                            .name()
+                            .map(|n| n.to_string())
+                            .unwrap_or_default()
                     ))
                 })?;
                 self.dict(d)

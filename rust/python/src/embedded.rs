@@ -12,13 +12,16 @@ use crate::errors::{one_line, traceback_text};
 const ACTIVATE_VENV: &str = include_str!("venv.py");
 
 fn prepare_interpreter(py: Python<'_>) -> PyResult<()> {
-    let activate = CString::new(ACTIVATE_VENV).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let activate = CString::new(ACTIVATE_VENV)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     py.run(&activate, None, None)?;
     // Registered before `import sinkbridge`, so the package binds to this binary's engine and
     // an installed extension module is never loaded beside it.
     let core = PyModule::new(py, "sinkbridge._core")?;
     crate::init_module(&core)?;
-    py.import("sys")?.getattr("modules")?.set_item("sinkbridge._core", &core)?;
+    py.import("sys")?
+        .getattr("modules")?
+        .set_item("sinkbridge._core", &core)?;
     py.import("sinkbridge")?;
     Ok(())
 }

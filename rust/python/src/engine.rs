@@ -49,10 +49,18 @@ impl PyEngine {
     }
 
     fn describe_stream(&self, py: Python<'_>, name: &str) -> PyResult<String> {
-        call(py, || self.engine.describe_stream(name).map(|d| d.to_string()))
+        call(py, || {
+            self.engine.describe_stream(name).map(|d| d.to_string())
+        })
     }
 
-    fn set_source_conf(&self, py: Python<'_>, source_type: &str, conf_key: &str, props_json: &str) -> PyResult<()> {
+    fn set_source_conf(
+        &self,
+        py: Python<'_>,
+        source_type: &str,
+        conf_key: &str,
+        props_json: &str,
+    ) -> PyResult<()> {
         call(py, || {
             let props = match json(props_json, "source properties")? {
                 serde_json::Value::Object(props) => props,
@@ -67,7 +75,11 @@ impl PyEngine {
     }
 
     fn validate_rule(&self, py: Python<'_>, rule_json: &str) -> PyResult<()> {
-        call(py, || self.engine.validate_rule(&json(rule_json, "rule")?).map(|_| ()))
+        call(py, || {
+            self.engine
+                .validate_rule(&json(rule_json, "rule")?)
+                .map(|_| ())
+        })
     }
 
     fn start_rule(&self, py: Python<'_>, rule_id: &str) -> PyResult<()> {
@@ -93,13 +105,19 @@ impl PyEngine {
     }
 
     fn rule_status(&self, py: Python<'_>, rule_id: &str) -> PyResult<String> {
-        call(py, || self.engine.rule_status(rule_id).map(|s| serde_json::Value::Object(s).to_string()))
+        call(py, || {
+            self.engine
+                .rule_status(rule_id)
+                .map(|s| serde_json::Value::Object(s).to_string())
+        })
     }
 
     fn register_sink(&self, py: Python<'_>, name: &str, sink: Py<PyAny>) -> PyResult<()> {
         let origin = format!("registered: {}", sink.bind(py).repr()?);
         let factory = Arc::new(PySinkFactory::new(sink, origin));
-        self.engine.register_sink(name, factory).map_err(|e| to_py_err(py, e))
+        self.engine
+            .register_sink(name, factory)
+            .map_err(|e| to_py_err(py, e))
     }
 
     fn sinks(&self, py: Python<'_>) -> Vec<(String, String)> {

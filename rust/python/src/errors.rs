@@ -17,7 +17,11 @@ static STREAM_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static SINK_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static RETRYABLE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
-fn class<'py>(py: Python<'py>, cell: &'static PyOnceLock<Py<PyType>>, name: &str) -> PyResult<&'py Bound<'py, PyType>> {
+fn class<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyType>>,
+    name: &str,
+) -> PyResult<&'py Bound<'py, PyType>> {
     cell.import(py, "sinkbridge._errors", name)
 }
 
@@ -34,7 +38,11 @@ pub fn to_py_err(py: Python<'_>, error: Error) -> PyErr {
         Err(e) => return e,
     };
     let err = PyErr::from_type(ty, error.to_string());
-    if let Error::Sink { cause: Some(Cause(cause)), .. } = &error {
+    if let Error::Sink {
+        cause: Some(Cause(cause)),
+        ..
+    } = &error
+    {
         if let Some(original) = cause.downcast_ref::<Py<PyAny>>() {
             err.set_cause(py, Some(PyErr::from_value(original.bind(py).clone())));
         }
@@ -49,8 +57,16 @@ pub fn one_line(py: Python<'_>, err: &PyErr) -> String {
         .name()
         .map(|n| n.to_string())
         .unwrap_or_else(|_| "Exception".into());
-    let text = err.value(py).str().map(|s| s.to_string()).unwrap_or_default();
-    if text.is_empty() { name } else { format!("{name}: {text}") }
+    let text = err
+        .value(py)
+        .str()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    if text.is_empty() {
+        name
+    } else {
+        format!("{name}: {text}")
+    }
 }
 
 /// Where the exception was raised: the innermost frame, as `file:line in function`.
@@ -72,8 +88,11 @@ fn location(py: Python<'_>, err: &PyErr) -> Option<String> {
 /// The full traceback text, as Python would print it.
 pub fn traceback_text(py: Python<'_>, err: &PyErr) -> String {
     let formatted = py.import("traceback").and_then(|tb| {
-        tb.call_method1("format_exception", (err.get_type(py), err.value(py), err.traceback(py)))?
-            .extract::<Vec<String>>()
+        tb.call_method1(
+            "format_exception",
+            (err.get_type(py), err.value(py), err.traceback(py)),
+        )?
+        .extract::<Vec<String>>()
     });
     match formatted {
         Ok(lines) => lines.concat().trim_end().to_string(),

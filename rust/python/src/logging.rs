@@ -92,10 +92,14 @@ fn forward(rx: Receiver<Record>) {
             let logging = py.import("logging")?;
             let dropped = DROPPED.swap(0, Ordering::Relaxed);
             if dropped > 0 {
-                logging.call_method1("getLogger", ("sinkbridge",))?.call_method1(
-                    "warning",
-                    (format!("{dropped} log records were dropped: the log was not read fast enough"),),
-                )?;
+                logging
+                    .call_method1("getLogger", ("sinkbridge",))?
+                    .call_method1(
+                        "warning",
+                        (format!(
+                            "{dropped} log records were dropped: the log was not read fast enough"
+                        ),),
+                    )?;
             }
             for record in batch {
                 let logger = logging.call_method1("getLogger", (record.target,))?;
@@ -121,8 +125,12 @@ pub fn forward_to_python() {
         let filter = std::env::var("SINKBRIDGE_LOG")
             .ok()
             .and_then(|f| EnvFilter::try_new(f).ok())
-            .unwrap_or_else(|| EnvFilter::new("warn,sinkbridge=info,sinkbridge_engine=info,sinkbridge_server=info"));
-        let subscriber = tracing_subscriber::registry().with(filter).with(ForwardLayer { queue: tx });
+            .unwrap_or_else(|| {
+                EnvFilter::new("warn,sinkbridge=info,sinkbridge_engine=info,sinkbridge_server=info")
+            });
+        let subscriber = tracing_subscriber::registry()
+            .with(filter)
+            .with(ForwardLayer { queue: tx });
         // An embedding application may have installed its own subscriber: keep it.
         let _ = tracing::subscriber::set_global_default(subscriber);
     });
@@ -135,7 +143,10 @@ mod tests {
     #[test]
     fn targets_become_logger_names() {
         assert_eq!(logger_name("sinkbridge.sink.log"), "sinkbridge.sink.log");
-        assert_eq!(logger_name("sinkbridge_engine::engine"), "sinkbridge.engine.engine");
+        assert_eq!(
+            logger_name("sinkbridge_engine::engine"),
+            "sinkbridge.engine.engine"
+        );
         assert_eq!(logger_name("tokio::runtime"), "tokio.runtime");
     }
 }

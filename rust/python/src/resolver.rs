@@ -30,7 +30,10 @@ fn message(py: Python<'_>, err: PyErr) -> String {
         .map(|ty| err.is_instance(py, &ty))
         .unwrap_or(false);
     if is_sink_error {
-        err.value(py).str().map(|s| s.to_string()).unwrap_or_default()
+        err.value(py)
+            .str()
+            .map(|s| s.to_string())
+            .unwrap_or_default()
     } else {
         one_line(py, &err)
     }
@@ -46,8 +49,11 @@ impl SinkResolver for PythonSinkResolver {
             if found.is_none() {
                 return Ok(None);
             }
-            let (target, origin): (Py<PyAny>, String) = found.extract().map_err(|e| message(py, e))?;
-            Ok(Some(Arc::new(PySinkFactory::new(target, origin)) as Arc<dyn SinkFactory>))
+            let (target, origin): (Py<PyAny>, String) =
+                found.extract().map_err(|e| message(py, e))?;
+            Ok(Some(
+                Arc::new(PySinkFactory::new(target, origin)) as Arc<dyn SinkFactory>
+            ))
         })
     }
 
@@ -56,7 +62,12 @@ impl SinkResolver for PythonSinkResolver {
             py.import("sinkbridge._plugins")
                 .and_then(|p| p.call_method1("searched", (key, &self.plugins_dir)))
                 .and_then(|places| places.extract())
-                .unwrap_or_else(|e| vec![format!("Python sinks (the search failed: {})", one_line(py, &e))])
+                .unwrap_or_else(|e| {
+                    vec![format!(
+                        "Python sinks (the search failed: {})",
+                        one_line(py, &e)
+                    )]
+                })
         })
     }
 

@@ -50,7 +50,11 @@ fn worker_gone() -> SinkError {
 
 #[async_trait]
 impl SinkFactory for PySinkFactory {
-    async fn create(&self, ctx: &SinkContext, props: &JsonMap<String, Json>) -> Result<Box<dyn Sink>, SinkError> {
+    async fn create(
+        &self,
+        ctx: &SinkContext,
+        props: &JsonMap<String, Json>,
+    ) -> Result<Box<dyn Sink>, SinkError> {
         // One job in flight at a time: the sink task waits for each reply before the next.
         let (jobs, inbox) = sync_channel::<Job>(1);
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -78,7 +82,9 @@ struct PySink {
 impl PySink {
     fn send(&self, job: Job) -> Result<(), SinkError> {
         self.jobs.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => SinkError::new("the Python sink is still busy with an earlier call"),
+            TrySendError::Full(_) => {
+                SinkError::new("the Python sink is still busy with an earlier call")
+            }
             TrySendError::Disconnected(_) => worker_gone(),
         })
     }
@@ -98,7 +104,8 @@ impl Sink for PySink {
         if let Err(e) = self.send(Job::Collect(items, tx)) {
             return CollectReport::all_failed(count, e);
         }
-        rx.await.unwrap_or_else(|_| CollectReport::all_failed(count, worker_gone()))
+        rx.await
+            .unwrap_or_else(|_| CollectReport::all_failed(count, worker_gone()))
     }
 
     async fn close(&mut self, _: &SinkContext) -> Result<(), SinkError> {
@@ -162,11 +169,21 @@ fn run_worker(
 
 impl<'py> Worker<'py> {
     /// Creates the instance, its context, and calls `configure(props)`.
-    fn configure(py: Python<'py>, target: &Py<PyAny>, props: &Value, ctx: &SinkContext) -> Result<Worker<'py>, SinkError> {
+    fn configure(
+        py: Python<'py>,
+        target: &Py<PyAny>,
+        props: &Value,
+        ctx: &SinkContext,
+    ) -> Result<Worker<'py>, SinkError> {
         let setup = || -> PyResult<Worker<'py>> {
             // Python would call this thread "Dummy-N"; name it for logs and tracebacks.
-            let name = std::thread::current().name().unwrap_or("sinkbridge-sink").to_string();
-            py.import("threading")?.call_method0("current_thread")?.setattr("name", name)?;
+            let name = std::thread::current()
+                .name()
+                .unwrap_or("sinkbridge-sink")
+                .to_string();
+            py.import("threading")?
+                .call_method0("current_thread")?
+                .setattr("name", name)?;
             let sinkbridge = py.import("sinkbridge")?;
             let sink_class = sinkbridge.getattr("Sink")?;
             let sink = target.bind(py).call0()?;
@@ -177,12 +194,16 @@ impl<'py> Worker<'py> {
                     sink.repr()?
                 )));
             }
-            let logger = py
-                .import("logging")?
-                .call_method1("getLogger", (format!("sinkbridge.rule.{}.{}", ctx.rule_id, ctx.op_id),))?;
-            let context = sinkbridge
-                .getattr("Context")?
-                .call1((&ctx.rule_id, &ctx.op_id, ctx.instance_id, logger))?;
+            let logger = py.import("logging")?.call_method1(
+                "getLogger",
+                (format!("sinkbridge.rule.{}.{}", ctx.rule_id, ctx.op_id),),
+            )?;
+            let context = sinkbridge.getattr("Context")?.call1((
+                &ctx.rule_id,
+                &ctx.op_id,
+                ctx.instance_id,
+                logger,
+            ))?;
             let batched = sink.hasattr("collect_batch")?;
             let collect = sink.getattr(if batched { "collect_batch" } else { "collect" })?;
             Ok(Worker {
@@ -194,7 +215,10 @@ impl<'py> Worker<'py> {
             })
         };
         let mut worker = setup().map_err(|e| lifecycle_error(py, "creating the sink", e))?;
-        let props = worker.to_python.value(py, props).map_err(|e| lifecycle_error(py, "configure", e))?;
+        let props = worker
+            .to_python
+            .value(py, props)
+            .map_err(|e| lifecycle_error(py, "configure", e))?;
         worker
             .sink
             .call_method1("configure", (props,))

@@ -64,7 +64,10 @@ pub fn main(args: Vec<OsString>, host: &dyn Host) -> i32 {
     match result {
         Ok(()) => 0,
         Err(message) => {
-            #[allow(clippy::print_stderr, reason = "the command line reports its errors on stderr")]
+            #[allow(
+                clippy::print_stderr,
+                reason = "the command line reports its errors on stderr"
+            )]
             {
                 eprintln!("error: {message}");
             }
@@ -101,8 +104,9 @@ fn wait_for_shutdown() -> Result<(), String> {
     runtime.block_on(async {
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
             tokio::select! {
                 r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot handle Ctrl-C: {e}")),
                 _ = term.recv() => Ok(()),
@@ -110,7 +114,9 @@ fn wait_for_shutdown() -> Result<(), String> {
         }
         #[cfg(not(unix))]
         {
-            tokio::signal::ctrl_c().await.map_err(|e| format!("cannot handle Ctrl-C: {e}"))
+            tokio::signal::ctrl_c()
+                .await
+                .map_err(|e| format!("cannot handle Ctrl-C: {e}"))
         }
     })
 }

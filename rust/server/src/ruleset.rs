@@ -10,11 +10,16 @@ use sinkbridge_engine::{Engine, Error};
 pub fn parse(text: &str) -> Result<JsonMap<String, Json>, String> {
     let json: Json = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
     let Json::Object(top) = json else {
-        return Err(format!("expected a JSON object with streams and rules, found {}", json_type_name(&json)));
+        return Err(format!(
+            "expected a JSON object with streams and rules, found {}",
+            json_type_name(&json)
+        ));
     };
     for key in top.keys() {
         if !matches!(key.as_str(), "streams" | "rules" | "sourceConfig") {
-            return Err(format!("{key}: unknown section; a ruleset has streams, rules and sourceConfig"));
+            return Err(format!(
+                "{key}: unknown section; a ruleset has streams, rules and sourceConfig"
+            ));
         }
     }
     Ok(top)
@@ -23,16 +28,24 @@ pub fn parse(text: &str) -> Result<JsonMap<String, Json>, String> {
 /// Parses a value that eKuiper's exports may hold either as JSON or as a string of JSON.
 fn json_or_string(value: &Json, place: &str) -> Result<Json, String> {
     match value {
-        Json::String(text) => serde_json::from_str(text).map_err(|e| format!("{place}: invalid JSON: {e}")),
+        Json::String(text) => {
+            serde_json::from_str(text).map_err(|e| format!("{place}: invalid JSON: {e}"))
+        }
         other => Ok(other.clone()),
     }
 }
 
-fn section<'a>(top: &'a JsonMap<String, Json>, name: &str) -> Result<Option<&'a JsonMap<String, Json>>, String> {
+fn section<'a>(
+    top: &'a JsonMap<String, Json>,
+    name: &str,
+) -> Result<Option<&'a JsonMap<String, Json>>, String> {
     match top.get(name) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::Object(map)) => Ok(Some(map)),
-        Some(other) => Err(format!("{name}: expected an object, found {}", json_type_name(other))),
+        Some(other) => Err(format!(
+            "{name}: expected an object, found {}",
+            json_type_name(other)
+        )),
     }
 }
 
@@ -43,11 +56,17 @@ pub fn load(engine: &Engine, top: &JsonMap<String, Json>) -> Result<(), String> 
             let place = format!("sourceConfig.{source_type}");
             let keys = json_or_string(keys, &place)?;
             let Json::Object(keys) = keys else {
-                return Err(format!("{place}: expected an object of conf keys, found {}", json_type_name(&keys)));
+                return Err(format!(
+                    "{place}: expected an object of conf keys, found {}",
+                    json_type_name(&keys)
+                ));
             };
             for (key, props) in keys {
                 let Json::Object(props) = props else {
-                    return Err(format!("{place}.{key}: expected an object of properties, found {}", json_type_name(&props)));
+                    return Err(format!(
+                        "{place}.{key}: expected an object of properties, found {}",
+                        json_type_name(&props)
+                    ));
                 };
                 engine
                     .set_source_conf(source_type, &key, props)
@@ -58,11 +77,18 @@ pub fn load(engine: &Engine, top: &JsonMap<String, Json>) -> Result<(), String> 
     if let Some(streams) = section(top, "streams")? {
         for (name, sql) in streams {
             let Json::String(sql) = sql else {
-                return Err(format!("streams.{name}: expected a CREATE STREAM statement as a string, found {}", json_type_name(sql)));
+                return Err(format!(
+                    "streams.{name}: expected a CREATE STREAM statement as a string, found {}",
+                    json_type_name(sql)
+                ));
             };
-            let created = engine.create_stream(sql).map_err(|e| format!("streams.{name}: {e}"))?;
+            let created = engine
+                .create_stream(sql)
+                .map_err(|e| format!("streams.{name}: {e}"))?;
             if created != *name {
-                return Err(format!("streams.{name}: the statement creates a stream named {created}"));
+                return Err(format!(
+                    "streams.{name}: the statement creates a stream named {created}"
+                ));
             }
         }
     }
@@ -76,12 +102,16 @@ pub fn load(engine: &Engine, top: &JsonMap<String, Json>) -> Result<(), String> 
                         obj.insert("id".into(), Json::String(id.clone()));
                     }
                     Some(Json::String(inner)) if inner != id => {
-                        return Err(format!("{place}: the rule's id is {inner:?}; it must match its key"));
+                        return Err(format!(
+                            "{place}: the rule's id is {inner:?}; it must match its key"
+                        ));
                     }
                     Some(_) => {}
                 }
             }
-            engine.create_rule(&rule).map_err(|e| format!("{place}: {}", strip_rule_prefix(&e)))?;
+            engine
+                .create_rule(&rule)
+                .map_err(|e| format!("{place}: {}", strip_rule_prefix(&e)))?;
         }
     }
     Ok(())
@@ -134,16 +164,24 @@ mod tests {
             "streams.s: stream s: option DATASOURCE is required (the topic or file the stream reads)"
         );
         assert_eq!(
-            err(json!({"streams": {"s": "CREATE STREAM s () WITH (TYPE=\"memory\", DATASOURCE=\"s\")"},
-                       "rules": {"r": {"sql": "SELECT * FROM s", "actions": [{"log": {}}], "options": {"bogus": 1}}}})),
+            err(
+                json!({"streams": {"s": "CREATE STREAM s () WITH (TYPE=\"memory\", DATASOURCE=\"s\")"},
+                       "rules": {"r": {"sql": "SELECT * FROM s", "actions": [{"log": {}}], "options": {"bogus": 1}}}})
+            ),
             "rules.r: options.bogus: unknown option; the options are isEventTime, lateTolerance, concurrency, bufferLength, sendMetaToSink, sendError, sendNilField, qos, checkpointInterval and restartStrategy"
         );
         assert_eq!(
             err(json!({"rules": {"r": {"id": "x", "sql": "s", "actions": []}}})),
             "rules.r: the rule's id is \"x\"; it must match its key"
         );
-        assert_eq!(err(json!({"tables": {}})), "tables: unknown section; a ruleset has streams, rules and sourceConfig");
+        assert_eq!(
+            err(json!({"tables": {}})),
+            "tables: unknown section; a ruleset has streams, rules and sourceConfig"
+        );
         assert!(load_text("{").unwrap_err().starts_with("invalid JSON: EOF"));
-        assert_eq!(err(json!({"streams": {"s": 1}})), "streams.s: expected a CREATE STREAM statement as a string, found number");
+        assert_eq!(
+            err(json!({"streams": {"s": 1}})),
+            "streams.s: expected a CREATE STREAM statement as a string, found number"
+        );
     }
 }

@@ -108,21 +108,30 @@ impl Reader {
     }
 
     fn wrong_type(&self, field: &str, expected: &str, found: &Json) -> Error {
-        self.error(field, format!("expected {expected}, found {}", json_type_name(found)))
+        self.error(
+            field,
+            format!("expected {expected}, found {}", json_type_name(found)),
+        )
     }
 
     fn string(&self, field: &str, v: &Json) -> Result<String> {
-        v.as_str().map(str::to_string).ok_or_else(|| self.wrong_type(field, "a string", v))
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| self.wrong_type(field, "a string", v))
     }
 
     fn bool(&self, field: &str, v: &Json) -> Result<bool> {
-        v.as_bool().ok_or_else(|| self.wrong_type(field, "true or false", v))
+        v.as_bool()
+            .ok_or_else(|| self.wrong_type(field, "true or false", v))
     }
 
     fn count(&self, field: &str, v: &Json, min: u64) -> Result<u64> {
         match v.as_u64() {
             Some(n) if n >= min => Ok(n),
-            _ if v.is_number() => Err(self.error(field, format!("expected an integer of at least {min}, found {v}"))),
+            _ if v.is_number() => Err(self.error(
+                field,
+                format!("expected an integer of at least {min}, found {v}"),
+            )),
             _ => Err(self.wrong_type(field, "an integer", v)),
         }
     }
@@ -132,7 +141,8 @@ impl Reader {
     }
 
     fn float(&self, field: &str, v: &Json) -> Result<f64> {
-        v.as_f64().ok_or_else(|| self.wrong_type(field, "a number", v))
+        v.as_f64()
+            .ok_or_else(|| self.wrong_type(field, "a number", v))
     }
 }
 
@@ -158,7 +168,17 @@ impl RuleDef {
         validate_id(&id).map_err(|e| r.error("id", e))?;
         r.id = Some(id.clone());
         for key in obj.keys() {
-            if !["id", "name", "sql", "actions", "options", "triggered", "tags"].contains(&key.as_str()) {
+            if ![
+                "id",
+                "name",
+                "sql",
+                "actions",
+                "options",
+                "triggered",
+                "tags",
+            ]
+            .contains(&key.as_str())
+            {
                 let hint = if key == "graph" {
                     " (graph rules are not supported; write the rule as sql and actions)"
                 } else {
@@ -181,8 +201,16 @@ impl RuleDef {
             None => return Err(r.error("actions", "is required")),
             Some(v) => read_actions(&r, v)?,
         };
-        let name = obj.get("name").map(|v| r.string("name", v)).transpose()?.unwrap_or_default();
-        let triggered = obj.get("triggered").map(|v| r.bool("triggered", v)).transpose()?.unwrap_or(true);
+        let name = obj
+            .get("name")
+            .map(|v| r.string("name", v))
+            .transpose()?
+            .unwrap_or_default();
+        let triggered = obj
+            .get("triggered")
+            .map(|v| r.bool("triggered", v))
+            .transpose()?
+            .unwrap_or(true);
         let tags = match obj.get("tags") {
             None | Some(Json::Null) => Vec::new(),
             Some(Json::Array(items)) => items
@@ -219,7 +247,9 @@ fn validate_id(id: &str) -> std::result::Result<(), String> {
 }
 
 fn read_actions(r: &Reader, v: &Json) -> Result<Vec<Action>> {
-    let items = v.as_array().ok_or_else(|| r.wrong_type("actions", "an array", v))?;
+    let items = v
+        .as_array()
+        .ok_or_else(|| r.wrong_type("actions", "an array", v))?;
     if items.is_empty() {
         return Err(r.error("actions", "must name at least one sink"));
     }
@@ -236,7 +266,13 @@ fn read_actions(r: &Reader, v: &Json) -> Result<Vec<Action>> {
             let props = match props {
                 Json::Null => JsonMap::new(),
                 Json::Object(p) => p.clone(),
-                other => return Err(r.wrong_type(&format!("{field}.{sink}"), "an object of properties", other)),
+                other => {
+                    return Err(r.wrong_type(
+                        &format!("{field}.{sink}"),
+                        "an object of properties",
+                        other,
+                    ));
+                }
             };
             actions.push(Action {
                 sink: sink.clone(),
@@ -248,7 +284,9 @@ fn read_actions(r: &Reader, v: &Json) -> Result<Vec<Action>> {
 }
 
 fn read_options(r: &Reader, v: &Json) -> Result<RuleOptions> {
-    let obj = v.as_object().ok_or_else(|| r.wrong_type("options", "an object", v))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| r.wrong_type("options", "an object", v))?;
     let mut o = RuleOptions::default();
     for (key, value) in obj {
         let field = format!("options.{key}");
@@ -284,7 +322,9 @@ fn read_options(r: &Reader, v: &Json) -> Result<RuleOptions> {
 }
 
 fn read_restart(r: &Reader, field: &str, v: &Json) -> Result<RestartStrategy> {
-    let obj = v.as_object().ok_or_else(|| r.wrong_type(field, "an object", v))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| r.wrong_type(field, "an object", v))?;
     let mut s = RestartStrategy::default();
     for (key, value) in obj {
         let sub = format!("{field}.{key}");
@@ -307,7 +347,10 @@ fn read_restart(r: &Reader, field: &str, v: &Json) -> Result<RestartStrategy> {
         return Err(r.error(&format!("{field}.multiplier"), "must be at least 1"));
     }
     if !(0.0..1.0).contains(&s.jitter_factor) {
-        return Err(r.error(&format!("{field}.jitterFactor"), "must be at least 0 and below 1"));
+        return Err(r.error(
+            &format!("{field}.jitterFactor"),
+            "must be at least 0 and below 1",
+        ));
     }
     Ok(s)
 }
@@ -323,12 +366,21 @@ mod tests {
 
     #[test]
     fn defaults_follow_ekuiper() {
-        let rule = RuleDef::from_json(&json!({"id": "r1", "sql": "SELECT * FROM s", "actions": [{"log": {}}]})).unwrap();
+        let rule = RuleDef::from_json(
+            &json!({"id": "r1", "sql": "SELECT * FROM s", "actions": [{"log": {}}]}),
+        )
+        .unwrap();
         assert!(rule.triggered);
         assert_eq!(rule.options, RuleOptions::default());
         assert_eq!(rule.options.buffer_length, 1024);
         assert_eq!(rule.options.late_tolerance, Duration::from_secs(1));
-        assert_eq!(rule.actions, vec![Action { sink: "log".into(), props: JsonMap::new() }]);
+        assert_eq!(
+            rule.actions,
+            vec![Action {
+                sink: "log".into(),
+                props: JsonMap::new()
+            }]
+        );
     }
 
     #[test]
@@ -346,27 +398,46 @@ mod tests {
         assert_eq!(rule.options.late_tolerance, Duration::from_secs(5));
         assert_eq!(rule.options.restart_strategy.attempts, 3);
         assert_eq!(rule.options.restart_strategy.delay, Duration::from_secs(2));
-        assert_eq!(rule.options.restart_strategy.max_delay, Duration::from_secs(30));
+        assert_eq!(
+            rule.options.restart_strategy.max_delay,
+            Duration::from_secs(30)
+        );
         assert!(!rule.triggered);
         assert_eq!(rule.tags, ["a"]);
     }
 
     #[test]
     fn every_error_names_the_field() {
-        assert_eq!(err(json!({"sql": "x", "actions": []})), "rule: id: is required");
-        assert_eq!(err(json!({"id": 7})), "rule: id: expected a string, found number");
-        assert_eq!(err(json!({"id": "r", "actions": []})), "rule \"r\": sql: is required");
-        assert_eq!(err(json!({"id": "r", "sql": "s"})), "rule \"r\": actions: is required");
+        assert_eq!(
+            err(json!({"sql": "x", "actions": []})),
+            "rule: id: is required"
+        );
+        assert_eq!(
+            err(json!({"id": 7})),
+            "rule: id: expected a string, found number"
+        );
+        assert_eq!(
+            err(json!({"id": "r", "actions": []})),
+            "rule \"r\": sql: is required"
+        );
+        assert_eq!(
+            err(json!({"id": "r", "sql": "s"})),
+            "rule \"r\": actions: is required"
+        );
         assert_eq!(
             err(json!({"id": "r", "sql": "s", "actions": [1]})),
             "rule \"r\": actions[0]: expected an object such as {\"log\": {}}, found number"
         );
-        assert!(err(json!({"id": "r", "sql": "s", "actions": [{"log": {}}], "bogus": 1}))
-            .starts_with("rule \"r\": bogus: unknown field"));
+        assert!(
+            err(json!({"id": "r", "sql": "s", "actions": [{"log": {}}], "bogus": 1}))
+                .starts_with("rule \"r\": bogus: unknown field")
+        );
         assert!(err(json!({"id": "r", "sql": "s", "actions": [{"log": {}}], "options": {"sendNil": true}}))
             .starts_with("rule \"r\": options.sendNil: unknown option"));
         assert_eq!(
-            err(json!({"id": "r", "sql": "s", "actions": [{"log": {}}], "options": {"bufferLength": "big"}})),
+            err(
+                json!({"id": "r", "sql": "s", "actions": [{"log": {}}], "options": {"bufferLength": "big"}})
+            ),
             "rule \"r\": options.bufferLength: expected an integer, found string"
         );
         assert_eq!(
@@ -375,6 +446,8 @@ mod tests {
         );
         assert!(err(json!({"id": "r", "sql": "s", "actions": [{"log": {}}], "options": {"lateTolerance": "soon"}}))
             .contains("options.lateTolerance: invalid duration"));
-        assert!(err(json!({"id": "a/b", "sql": "s", "actions": []})).contains("must not contain '/'"));
+        assert!(
+            err(json!({"id": "a/b", "sql": "s", "actions": []})).contains("must not contain '/'")
+        );
     }
 }

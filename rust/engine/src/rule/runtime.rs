@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::memory_topics::RowBatch;
 use crate::metrics::OpMetrics;
-use crate::sink::{Sink, SinkContext, SinkError, SinkFactory};
 use crate::sink::runtime::run_sink;
+use crate::sink::{Sink, SinkContext, SinkError, SinkFactory};
 use crate::source::{Source, SourceOutput};
 use crate::sql::{RowError, SelectPlan};
 use crate::stream::{Schema, StreamDef};
@@ -80,7 +80,10 @@ impl RuleRun {
                 op_id: format!("{}_{index}", action.sink),
                 instance_id: 0,
             };
-            let metrics = Arc::new(OpMetrics::new(format!("sink_{}_{index}_0", action.sink), true));
+            let metrics = Arc::new(OpMetrics::new(
+                format!("sink_{}_{index}_0", action.sink),
+                true,
+            ));
             let created = match factory.create(&ctx, &action.props).await {
                 Ok(mut sink) => sink.open(&ctx).await.map(|()| sink),
                 Err(e) => Err(e),
@@ -118,7 +121,13 @@ impl RuleRun {
             let (tx, rx) = mpsc::channel(batches_for(length));
             sink_txs.push(tx);
             metrics.push(sink_metrics.clone());
-            tasks.push(tokio::spawn(run_sink(sink, ctx, rx, sink_metrics, clock.clone())));
+            tasks.push(tokio::spawn(run_sink(
+                sink,
+                ctx,
+                rx,
+                sink_metrics,
+                clock.clone(),
+            )));
         }
 
         let (source_tx, source_rx) = mpsc::channel::<RowBatch>(buffer);
@@ -210,16 +219,15 @@ impl Operator {
                 m.add_in(batch.len(), now);
             }
             for row in batch.iter() {
-                let outcome = self
-                    .plan
-                    .filter(row, self.clock.as_ref())
-                    .and_then(|keep| {
-                        if !keep {
-                            return Ok(None);
-                        }
-                        passed += 1;
-                        self.plan.project(row, self.clock.as_ref(), self.send_nil).map(Some)
-                    });
+                let outcome = self.plan.filter(row, self.clock.as_ref()).and_then(|keep| {
+                    if !keep {
+                        return Ok(None);
+                    }
+                    passed += 1;
+                    self.plan
+                        .project(row, self.clock.as_ref(), self.send_nil)
+                        .map(Some)
+                });
                 match outcome {
                     Ok(Some(out)) => results.push(Value::array(vec![Value::object(out)])),
                     Ok(None) => {}
@@ -248,7 +256,8 @@ impl Operator {
             }
             self.project_metrics.add_in(passed, now);
             self.project_metrics.add_out(results.len());
-            self.project_metrics.set_latency(started.elapsed(), batch.len());
+            self.project_metrics
+                .set_latency(started.elapsed(), batch.len());
             if results.is_empty() {
                 continue;
             }

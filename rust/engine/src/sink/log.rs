@@ -14,7 +14,11 @@ struct LogSink;
 
 #[async_trait]
 impl SinkFactory for LogSinkFactory {
-    async fn create(&self, _: &SinkContext, _: &JsonMap<String, Json>) -> Result<Box<dyn Sink>, SinkError> {
+    async fn create(
+        &self,
+        _: &SinkContext,
+        _: &JsonMap<String, Json>,
+    ) -> Result<Box<dyn Sink>, SinkError> {
         Ok(Box::new(LogSink))
     }
 

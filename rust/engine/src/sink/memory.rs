@@ -43,7 +43,11 @@ impl SinkFactory for MemorySinkFactory {
         topic_of(props).map(|_| ())
     }
 
-    async fn create(&self, _: &SinkContext, props: &JsonMap<String, Json>) -> Result<Box<dyn Sink>, SinkError> {
+    async fn create(
+        &self,
+        _: &SinkContext,
+        props: &JsonMap<String, Json>,
+    ) -> Result<Box<dyn Sink>, SinkError> {
         Ok(Box::new(MemorySink {
             topics: self.topics.clone(),
             topic: topic_of(props).map_err(SinkError::new)?,
@@ -69,7 +73,12 @@ fn push_rows(item: Value, rows: &mut Vec<Row>) -> Result<(), String> {
                 push_rows(v, rows)?;
             }
         }
-        other => return Err(format!("the memory sink publishes rows, got {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "the memory sink publishes rows, got {}",
+                other.type_name()
+            ));
+        }
     }
     Ok(())
 }

@@ -92,7 +92,11 @@ pub trait SinkFactory: Send + Sync + fmt::Debug {
     }
 
     /// Creates and configures one sink instance when the rule starts.
-    async fn create(&self, ctx: &SinkContext, props: &JsonMap<String, Json>) -> Result<Box<dyn Sink>, SinkError>;
+    async fn create(
+        &self,
+        ctx: &SinkContext,
+        props: &JsonMap<String, Json>,
+    ) -> Result<Box<dyn Sink>, SinkError>;
 
     /// Where this sink comes from, for listings and messages.
     fn describe(&self) -> String;

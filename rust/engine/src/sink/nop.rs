@@ -13,7 +13,11 @@ struct NopSink;
 
 #[async_trait]
 impl SinkFactory for NopSinkFactory {
-    async fn create(&self, _: &SinkContext, _: &JsonMap<String, Json>) -> Result<Box<dyn Sink>, SinkError> {
+    async fn create(
+        &self,
+        _: &SinkContext,
+        _: &JsonMap<String, Json>,
+    ) -> Result<Box<dyn Sink>, SinkError> {
         Ok(Box::new(NopSink))
     }
 

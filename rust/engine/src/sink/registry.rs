@@ -48,7 +48,9 @@ impl SinkRegistry {
             return Err("a sink name must not be empty".into());
         }
         if self.builtin.iter().any(|(name, _)| *name == key) {
-            return Err(format!("{key:?} is the name of a built-in sink; register under another name"));
+            return Err(format!(
+                "{key:?} is the name of a built-in sink; register under another name"
+            ));
         }
         self.registered
             .write()
@@ -68,7 +70,12 @@ impl SinkRegistry {
         if let Some((_, factory)) = self.builtin.iter().find(|(name, _)| *name == key) {
             return Ok(factory.clone());
         }
-        if let Some(factory) = self.registered.read().ok().and_then(|r| r.get(key).cloned()) {
+        if let Some(factory) = self
+            .registered
+            .read()
+            .ok()
+            .and_then(|r| r.get(key).cloned())
+        {
             return Ok(factory);
         }
         let resolvers = self.resolvers.read().map(|r| r.clone()).unwrap_or_default();
@@ -84,7 +91,10 @@ impl SinkRegistry {
         for resolver in &resolvers {
             searched.extend(resolver.searched(key));
         }
-        Err(format!("unknown sink {key:?}; searched {}", searched.join("; ")))
+        Err(format!(
+            "unknown sink {key:?}; searched {}",
+            searched.join("; ")
+        ))
     }
 
     /// Every sink known without a key: built-in, registered, and what resolvers can list.

@@ -39,7 +39,11 @@ pub(crate) async fn run_sink(
         for (_, error) in &report.failures {
             metrics.add_exception(&error.message, clock.now_ms());
         }
-        if let Some((_, first)) = report.failures.first().filter(|_| metrics.log_due(clock.now_ms())) {
+        if let Some((_, first)) = report
+            .failures
+            .first()
+            .filter(|_| metrics.log_due(clock.now_ms()))
+        {
             tracing::warn!(
                 target: "sinkbridge.sink",
                 "rule {} sink {}: {} of {count} results failed: {}",

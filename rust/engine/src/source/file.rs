@@ -20,9 +20,9 @@ use serde_json::{Map as JsonMap, Value as Json};
 use tokio::sync::mpsc;
 
 use super::{Source, SourceOutput, SourceType};
+use crate::clock::Clock;
 use crate::duration::parse_duration;
 use crate::metrics::OpMetrics;
-use crate::clock::Clock;
 use crate::stream::StreamDef;
 use crate::value::{JsonDecoder, Key, KeyCache, Map, Row, Value, decode_json_rows};
 
@@ -60,30 +60,51 @@ fn config(def: &StreamDef, props: &JsonMap<String, Json>) -> Result<FileConfig, 
     let mut columns = None;
     let mut delimiter = def.options.delimiter.clone();
     for (key, value) in props {
-        let text = || value.as_str().ok_or_else(|| format!("property {key} must be a string"));
+        let text = || {
+            value
+                .as_str()
+                .ok_or_else(|| format!("property {key} must be a string"))
+        };
         match key.as_str() {
             "fileType" => {
                 file_type = Some(match text()?.to_ascii_lowercase().as_str() {
                     "lines" => FileType::Lines,
                     "json" => FileType::Json,
                     "csv" => FileType::Csv,
-                    other => return Err(format!("fileType {other:?} is not supported; use lines, json or csv")),
+                    other => {
+                        return Err(format!(
+                            "fileType {other:?} is not supported; use lines, json or csv"
+                        ));
+                    }
                 })
             }
             "path" => dir = Some(PathBuf::from(text()?)),
             "interval" | "sendInterval" => {
                 interval = parse_duration(value).map_err(|e| format!("property {key}: {e}"))?
             }
-            "hasHeader" => has_header = value.as_bool().ok_or("property hasHeader must be true or false")?,
+            "hasHeader" => {
+                has_header = value
+                    .as_bool()
+                    .ok_or("property hasHeader must be true or false")?
+            }
             "columns" => {
                 let list = value
                     .as_array()
-                    .and_then(|items| items.iter().map(|c| c.as_str().map(str::to_string)).collect::<Option<Vec<_>>>())
+                    .and_then(|items| {
+                        items
+                            .iter()
+                            .map(|c| c.as_str().map(str::to_string))
+                            .collect::<Option<Vec<_>>>()
+                    })
                     .ok_or("property columns must be a list of strings")?;
                 columns = Some(list);
             }
             "delimiter" => delimiter = Some(text()?.to_string()),
-            other => return Err(format!("the file source has no property {other:?}; its properties are {PROPERTIES}")),
+            other => {
+                return Err(format!(
+                    "the file source has no property {other:?}; its properties are {PROPERTIES}"
+                ));
+            }
         }
     }
     let datasource = PathBuf::from(&def.options.datasource);
@@ -93,7 +114,12 @@ fn config(def: &StreamDef, props: &JsonMap<String, Json>) -> Result<FileConfig, 
     };
     let file_type = match file_type {
         Some(t) => t,
-        None => match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        None => match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("jsonl" | "ndjson") => FileType::Lines,
             Some("json") => FileType::Json,
             Some("csv") => FileType::Csv,
@@ -109,7 +135,11 @@ fn config(def: &StreamDef, props: &JsonMap<String, Json>) -> Result<FileConfig, 
     let delimiter = match delimiter.as_deref() {
         None => b',',
         Some(d) if d.len() == 1 => d.as_bytes()[0],
-        Some(d) => return Err(format!("the delimiter must be one ASCII character, found {d:?}")),
+        Some(d) => {
+            return Err(format!(
+                "the delimiter must be one ASCII character, found {d:?}"
+            ));
+        }
     };
     Ok(FileConfig {
         path,
@@ -130,11 +160,19 @@ impl SourceType for FileSourceType {
         config(def, props).map(|_| ())
     }
 
-    fn open(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<Box<dyn Source>, String> {
+    fn open(
+        &self,
+        def: &StreamDef,
+        props: &JsonMap<String, Json>,
+    ) -> Result<Box<dyn Source>, String> {
         let config = config(def, props)?;
-        let file = File::open(&config.path).map_err(|e| format!("cannot open {}: {e}", config.path.display()))?;
+        let file = File::open(&config.path)
+            .map_err(|e| format!("cannot open {}: {e}", config.path.display()))?;
         if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-            return Err(format!("{} is a directory; DATASOURCE must name a file", config.path.display()));
+            return Err(format!(
+                "{} is a directory; DATASOURCE must name a file",
+                config.path.display()
+            ));
         }
         Ok(Box::new(FileSource { config, file }))
     }
@@ -222,10 +260,16 @@ fn flush(batch: &mut Vec<Row>, tx: &ChunkSender) -> bool {
     if batch.is_empty() {
         return true;
     }
-    tx.blocking_send(Ok(std::mem::replace(batch, Vec::with_capacity(BATCH_ROWS)))).is_ok()
+    tx.blocking_send(Ok(std::mem::replace(batch, Vec::with_capacity(BATCH_ROWS))))
+        .is_ok()
 }
 
-fn read_file(config: &FileConfig, file: File, counter: &Counter, tx: &ChunkSender) -> Result<(), String> {
+fn read_file(
+    config: &FileConfig,
+    file: File,
+    counter: &Counter,
+    tx: &ChunkSender,
+) -> Result<(), String> {
     let reader = BufReader::with_capacity(READ_BUFFER, file);
     let name = config.path.display().to_string();
     match config.file_type {
@@ -235,14 +279,21 @@ fn read_file(config: &FileConfig, file: File, counter: &Counter, tx: &ChunkSende
     }
 }
 
-fn read_lines(mut reader: impl BufRead, name: &str, counter: &Counter, tx: &ChunkSender) -> Result<(), String> {
+fn read_lines(
+    mut reader: impl BufRead,
+    name: &str,
+    counter: &Counter,
+    tx: &ChunkSender,
+) -> Result<(), String> {
     let mut decoder = JsonDecoder::new();
     let mut line = Vec::with_capacity(256);
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut number = 0usize;
     loop {
         line.clear();
-        let n = reader.read_until(b'\n', &mut line).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("cannot read {name}: {e}"))?;
         if n == 0 {
             break;
         }
@@ -263,9 +314,16 @@ fn read_lines(mut reader: impl BufRead, name: &str, counter: &Counter, tx: &Chun
     Ok(())
 }
 
-fn read_json_array(mut reader: impl Read, name: &str, counter: &Counter, tx: &ChunkSender) -> Result<(), String> {
+fn read_json_array(
+    mut reader: impl Read,
+    name: &str,
+    counter: &Counter,
+    tx: &ChunkSender,
+) -> Result<(), String> {
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(|e| format!("cannot read {name}: {e}"))?;
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {name}: {e}"))?;
     let mut rows = Vec::new();
     counter.received(1);
     if let Err(e) = decode_json_rows(&mut JsonDecoder::new(), &bytes, |row| rows.push(row)) {
@@ -281,7 +339,13 @@ fn read_json_array(mut reader: impl Read, name: &str, counter: &Counter, tx: &Ch
 }
 
 /// CSV values are strings, as in eKuiper; declare a schema on the stream to type them.
-fn read_csv(config: &FileConfig, reader: impl Read, name: &str, counter: &Counter, tx: &ChunkSender) -> Result<(), String> {
+fn read_csv(
+    config: &FileConfig,
+    reader: impl Read,
+    name: &str,
+    counter: &Counter,
+    tx: &ChunkSender,
+) -> Result<(), String> {
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(config.has_header)
         .delimiter(config.delimiter)

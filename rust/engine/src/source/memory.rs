@@ -26,7 +26,9 @@ impl MemorySourceType {
 
 fn reject_props(props: &JsonMap<String, Json>) -> Result<(), String> {
     match props.keys().next() {
-        Some(key) => Err(format!("the memory source has no properties, found {key:?}")),
+        Some(key) => Err(format!(
+            "the memory source has no properties, found {key:?}"
+        )),
         None => Ok(()),
     }
 }
@@ -41,11 +43,17 @@ impl SourceType for MemorySourceType {
         reject_props(props)
     }
 
-    fn open(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<Box<dyn Source>, String> {
+    fn open(
+        &self,
+        def: &StreamDef,
+        props: &JsonMap<String, Json>,
+    ) -> Result<Box<dyn Source>, String> {
         reject_props(props)?;
         // Subscribe now, not when the task first runs: rows published right after the rule
         // starts must reach it.
-        let (subscription, rx) = self.topics.subscribe(&def.options.datasource, SUBSCRIPTION_BATCHES)?;
+        let (subscription, rx) = self
+            .topics
+            .subscribe(&def.options.datasource, SUBSCRIPTION_BATCHES)?;
         Ok(Box::new(MemorySource {
             _subscription: subscription,
             rx,

@@ -27,7 +27,11 @@ pub trait SourceType: Send + Sync {
     fn validate(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<(), String>;
 
     /// Opens a source for a rule that starts: errors here fail the rule's start.
-    fn open(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<Box<dyn Source>, String>;
+    fn open(
+        &self,
+        def: &StreamDef,
+        props: &JsonMap<String, Json>,
+    ) -> Result<Box<dyn Source>, String>;
 }
 
 /// A running source instance.

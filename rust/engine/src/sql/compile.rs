@@ -33,19 +33,25 @@ fn not_yet(what: &str) -> Error {
 
 /// Parses and compiles a rule's SQL statement.
 pub fn compile_select(sql: &str) -> Result<SelectPlan> {
-    let statements =
-        Parser::parse_sql(&EkuiperDialect, sql).map_err(|e| sql_error(format!("invalid SQL: {e}")))?;
+    let statements = Parser::parse_sql(&EkuiperDialect, sql)
+        .map_err(|e| sql_error(format!("invalid SQL: {e}")))?;
     let statement = match statements.as_slice() {
         [one] => one,
         [] => return Err(sql_error("invalid SQL: the statement is empty")),
-        _ => return Err(sql_error("invalid SQL: a rule runs exactly one SELECT statement")),
+        _ => {
+            return Err(sql_error(
+                "invalid SQL: a rule runs exactly one SELECT statement",
+            ));
+        }
     };
     let query = match statement {
         Statement::Query(q) => q,
         other => {
             let text = other.to_string();
             let verb = text.split_whitespace().next().unwrap_or("").to_uppercase();
-            return Err(sql_error(format!("a rule's SQL must be a SELECT statement, found {verb}")));
+            return Err(sql_error(format!(
+                "a rule's SQL must be a SELECT statement, found {verb}"
+            )));
         }
     };
     if query.with.is_some() {
@@ -147,11 +153,19 @@ impl Compiler {
                 self.plain_wildcard(options)?;
                 Ok(SelectField::Wildcard)
             }
-            SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), options) => {
+            SelectItem::QualifiedWildcard(
+                SelectItemQualifiedWildcardKind::ObjectName(name),
+                options,
+            ) => {
                 self.plain_wildcard(options)?;
                 match name.0.as_slice() {
-                    [part] if part.as_ident().is_some_and(|i| self.is_source(i)) => Ok(SelectField::Wildcard),
-                    _ => Err(sql_error(format!("{name}.* does not name the stream {}", self.stream))),
+                    [part] if part.as_ident().is_some_and(|i| self.is_source(i)) => {
+                        Ok(SelectField::Wildcard)
+                    }
+                    _ => Err(sql_error(format!(
+                        "{name}.* does not name the stream {}",
+                        self.stream
+                    ))),
                 }
             }
             SelectItem::UnnamedExpr(expr) => {
@@ -183,7 +197,9 @@ impl Compiler {
     fn field_name(&mut self, expr: &ast::Expr) -> Key {
         let name = match expr {
             ast::Expr::Identifier(ident) => Some(ident.value.clone()),
-            ast::Expr::CompoundIdentifier(parts) if parts.len() == 2 && self.is_source(&parts[0]) => {
+            ast::Expr::CompoundIdentifier(parts)
+                if parts.len() == 2 && self.is_source(&parts[0]) =>
+            {
                 Some(parts[1].value.clone())
             }
             ast::Expr::Function(f) => Some(f.name.to_string().to_lowercase()),
@@ -341,9 +357,10 @@ impl Compiler {
         } else {
             (&parts[0], &parts[1..])
         };
-        rest.iter().fold(Expr::Column(Key::from(first.value.as_str())), |acc, part| {
-            Expr::Field(Box::new(acc), Key::from(part.value.as_str()))
-        })
+        rest.iter().fold(
+            Expr::Column(Key::from(first.value.as_str())),
+            |acc, part| Expr::Field(Box::new(acc), Key::from(part.value.as_str())),
+        )
     }
 
     fn binary(
@@ -374,7 +391,11 @@ impl Compiler {
             BinaryOperator::LtEq => BinaryOp::LtEq,
             BinaryOperator::Gt => BinaryOp::Gt,
             BinaryOperator::GtEq => BinaryOp::GtEq,
-            other => return Err(sql_error(format!("unsupported operator {other} in {whole}"))),
+            other => {
+                return Err(sql_error(format!(
+                    "unsupported operator {other} in {whole}"
+                )));
+            }
         };
         Ok(Expr::Binary(op, self.boxed(left)?, self.boxed(right)?))
     }
@@ -383,12 +404,16 @@ impl Compiler {
     /// sqlparser attaches to the name; they apply after the field is read.
     fn arrow(&mut self, base: Expr, right: &ast::Expr, whole: &ast::Expr) -> Result<Expr> {
         match right {
-            ast::Expr::Identifier(name) => Ok(Expr::Field(Box::new(base), Key::from(name.value.as_str()))),
+            ast::Expr::Identifier(name) => {
+                Ok(Expr::Field(Box::new(base), Key::from(name.value.as_str())))
+            }
             ast::Expr::Value(v) => match &v.value {
                 ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
                     Ok(Expr::Field(Box::new(base), Key::from(s.as_str())))
                 }
-                _ => Err(sql_error(format!("-> must be followed by a field name in {whole}"))),
+                _ => Err(sql_error(format!(
+                    "-> must be followed by a field name in {whole}"
+                ))),
             },
             ast::Expr::CompoundFieldAccess { root, access_chain } => {
                 let field = self.arrow(base, root, whole)?;
@@ -397,23 +422,34 @@ impl Compiler {
             ast::Expr::CompoundIdentifier(parts) => Ok(parts.iter().fold(base, |acc, part| {
                 Expr::Field(Box::new(acc), Key::from(part.value.as_str()))
             })),
-            _ => Err(sql_error(format!("-> must be followed by a field name in {whole}"))),
+            _ => Err(sql_error(format!(
+                "-> must be followed by a field name in {whole}"
+            ))),
         }
     }
 
-    fn access_chain(&mut self, base: Expr, chain: &[AccessExpr], whole: &ast::Expr) -> Result<Expr> {
+    fn access_chain(
+        &mut self,
+        base: Expr,
+        chain: &[AccessExpr],
+        whole: &ast::Expr,
+    ) -> Result<Expr> {
         let mut acc = base;
         for access in chain {
             acc = match access {
                 AccessExpr::Subscript(Subscript::Index { index }) => {
                     Expr::Index(Box::new(acc), self.boxed(index)?)
                 }
-                AccessExpr::Subscript(Subscript::Slice { .. }) => return Err(not_yet("array slices a[i:j]")),
+                AccessExpr::Subscript(Subscript::Slice { .. }) => {
+                    return Err(not_yet("array slices a[i:j]"));
+                }
                 AccessExpr::Dot(ast::Expr::Identifier(name)) => {
                     Expr::Field(Box::new(acc), Key::from(name.value.as_str()))
                 }
                 AccessExpr::Dot(other) => {
-                    return Err(sql_error(format!("unsupported field access .{other} in {whole}")));
+                    return Err(sql_error(format!(
+                        "unsupported field access .{other} in {whole}"
+                    )));
                 }
             };
         }
@@ -435,12 +471,22 @@ impl Compiler {
                 {
                     s.chars().next()
                 }
-                other => return Err(sql_error(format!("ESCAPE takes one character, found {other}"))),
+                other => {
+                    return Err(sql_error(format!(
+                        "ESCAPE takes one character, found {other}"
+                    )));
+                }
             },
-            Some(other) => return Err(sql_error(format!("ESCAPE takes one character, found {other}"))),
+            Some(other) => {
+                return Err(sql_error(format!(
+                    "ESCAPE takes one character, found {other}"
+                )));
+            }
         };
         let pattern = match self.expr(pattern)? {
-            Expr::Literal(Value::String(p)) => LikeSource::Compiled(Arc::new(LikePattern::new(&p, escape))),
+            Expr::Literal(Value::String(p)) => {
+                LikeSource::Compiled(Arc::new(LikePattern::new(&p, escape)))
+            }
             Expr::Literal(other) => {
                 return Err(sql_error(format!(
                     "LIKE needs a string pattern, found {}",
@@ -462,17 +508,22 @@ impl Compiler {
         if NOT_YET_SUPPORTED.contains(&lower.as_str()) {
             return Err(not_yet(&format!("the function {lower}()")));
         }
-        if function.filter.is_some() || function.over.is_some() || !function.within_group.is_empty() {
+        if function.filter.is_some() || function.over.is_some() || !function.within_group.is_empty()
+        {
             return Err(not_yet(&format!("FILTER/OVER on {lower}()")));
         }
         let args = match &function.args {
             FunctionArguments::None => Vec::new(),
-            FunctionArguments::List(list) if list.duplicate_treatment.is_none() && list.clauses.is_empty() => {
+            FunctionArguments::List(list)
+                if list.duplicate_treatment.is_none() && list.clauses.is_empty() =>
+            {
                 list.args
                     .iter()
                     .map(|arg| match arg {
                         FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e),
-                        other => Err(sql_error(format!("unsupported argument {other} in {whole}"))),
+                        other => Err(sql_error(format!(
+                            "unsupported argument {other} in {whole}"
+                        ))),
                     })
                     .collect::<Result<Vec<_>>>()?
             }
@@ -481,7 +532,10 @@ impl Compiler {
         if lower == "cast" {
             return self.cast_call(whole, &args);
         }
-        let args = args.into_iter().map(|e| self.expr(e)).collect::<Result<Vec<_>>>()?;
+        let args = args
+            .into_iter()
+            .map(|e| self.expr(e))
+            .collect::<Result<Vec<_>>>()?;
         self.call(&lower, args, whole)
     }
 
@@ -509,7 +563,8 @@ impl Compiler {
     fn call(&mut self, name: &str, args: Vec<Expr>, whole: &ast::Expr) -> Result<Expr> {
         let function = functions::lookup(name)
             .ok_or_else(|| sql_error(format!("unknown function {name}() in {whole}")))?;
-        let count_ok = args.len() >= function.min_args && function.max_args.is_none_or(|max| args.len() <= max);
+        let count_ok = args.len() >= function.min_args
+            && function.max_args.is_none_or(|max| args.len() <= max);
         if !count_ok {
             return Err(sql_error(format!(
                 "{name}() takes {}, found {} in {whole}",

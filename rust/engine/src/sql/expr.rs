@@ -83,7 +83,10 @@ impl Expr {
                     return Ok(l);
                 }
                 let r = rhs.eval(ctx)?;
-                let (lb, rb) = (ops::as_logical(&l, "AND", &r)?, ops::as_logical(&r, "AND", &l)?);
+                let (lb, rb) = (
+                    ops::as_logical(&l, "AND", &r)?,
+                    ops::as_logical(&r, "AND", &l)?,
+                );
                 Ok(match (lb, rb) {
                     (_, Some(false)) => Value::Bool(false),
                     (Some(true), Some(true)) => Value::Bool(true),
@@ -96,7 +99,10 @@ impl Expr {
                     return Ok(l);
                 }
                 let r = rhs.eval(ctx)?;
-                let (lb, rb) = (ops::as_logical(&l, "OR", &r)?, ops::as_logical(&r, "OR", &l)?);
+                let (lb, rb) = (
+                    ops::as_logical(&l, "OR", &r)?,
+                    ops::as_logical(&r, "OR", &l)?,
+                );
                 Ok(match (lb, rb) {
                     (_, Some(true)) => Value::Bool(true),
                     (Some(false), Some(false)) => Value::Bool(false),
@@ -106,7 +112,10 @@ impl Expr {
             Expr::Not(inner) => match inner.eval(ctx)? {
                 Value::Bool(b) => Ok(Value::Bool(!b)),
                 Value::Null => Ok(Value::Null),
-                other => Err(format!("NOT expects a boolean, found {}", ops::describe(&other))),
+                other => Err(format!(
+                    "NOT expects a boolean, found {}",
+                    ops::describe(&other)
+                )),
             },
             Expr::InList {
                 expr,
@@ -158,7 +167,9 @@ impl Expr {
                 };
                 Ok(Value::Bool(matched != *negated))
             }
-            Expr::IsNull { expr, negated } => Ok(Value::Bool(expr.eval(ctx)?.is_null() != *negated)),
+            Expr::IsNull { expr, negated } => {
+                Ok(Value::Bool(expr.eval(ctx)?.is_null() != *negated))
+            }
             Expr::Case {
                 operand,
                 branches,
@@ -187,7 +198,10 @@ impl Expr {
                 otherwise.as_ref().map_or(Ok(Value::Null), |e| e.eval(ctx))
             }
             Expr::Call { function, args } => {
-                let values = args.iter().map(|a| a.eval(ctx)).collect::<Result<Vec<_>, _>>()?;
+                let values = args
+                    .iter()
+                    .map(|a| a.eval(ctx))
+                    .collect::<Result<Vec<_>, _>>()?;
                 (function.eval)(&values, ctx).map_err(|e| format!("{}(): {e}", function.name))
             }
             Expr::Cast(inner, to) => to.convert(inner.eval(ctx)?),
@@ -232,7 +246,12 @@ fn element(array: &Value, index: &Value) -> Result<Value, String> {
     let i = match index {
         Value::Int(i) => *i,
         Value::Null => return Ok(Value::Null),
-        other => return Err(format!("an array index must be a bigint, found {}", ops::describe(other))),
+        other => {
+            return Err(format!(
+                "an array index must be a bigint, found {}",
+                ops::describe(other)
+            ));
+        }
     };
     let len = items.len() as i64;
     let position = if i < 0 { len + i } else { i };
@@ -244,14 +263,22 @@ fn element(array: &Value, index: &Value) -> Result<Value, String> {
 
 fn negate(v: Value) -> Result<Value, String> {
     match v {
-        Value::Int(i) => i.checked_neg().map(Value::Int).ok_or_else(|| format!("integer overflow in -({i})")),
+        Value::Int(i) => i
+            .checked_neg()
+            .map(Value::Int)
+            .ok_or_else(|| format!("integer overflow in -({i})")),
         Value::Float(f) => Ok(Value::Float(-f)),
         Value::Null => Ok(Value::Null),
         other => Err(format!("cannot negate {}", ops::describe(&other))),
     }
 }
 
-fn in_list(v: &Value, list: &[Expr], negated: bool, ctx: &EvalContext<'_>) -> Result<Value, String> {
+fn in_list(
+    v: &Value,
+    list: &[Expr],
+    negated: bool,
+    ctx: &EvalContext<'_>,
+) -> Result<Value, String> {
     if v.is_null() {
         return Ok(Value::Null);
     }

@@ -35,7 +35,12 @@ impl ScalarFunction {
     }
 }
 
-const fn f(name: &'static str, min_args: usize, max_args: Option<usize>, eval: Eval) -> ScalarFunction {
+const fn f(
+    name: &'static str,
+    min_args: usize,
+    max_args: Option<usize>,
+    eval: Eval,
+) -> ScalarFunction {
     ScalarFunction {
         name,
         min_args,
@@ -50,31 +55,76 @@ static FUNCTIONS: &[ScalarFunction] = &[
     f("floor", 1, Some(1), |a, _| float_op(&a[0], f64::floor)),
     f("ceil", 1, Some(1), |a, _| float_op(&a[0], f64::ceil)),
     f("ceiling", 1, Some(1), |a, _| float_op(&a[0], f64::ceil)),
-    f("lower", 1, Some(1), |a, _| text_op(&a[0], |s| s.to_lowercase())),
-    f("upper", 1, Some(1), |a, _| text_op(&a[0], |s| s.to_uppercase())),
-    f("trim", 1, Some(1), |a, _| text_op(&a[0], |s| s.trim().to_string())),
-    f("ltrim", 1, Some(1), |a, _| text_op(&a[0], |s| s.trim_start().to_string())),
-    f("rtrim", 1, Some(1), |a, _| text_op(&a[0], |s| s.trim_end().to_string())),
+    f("lower", 1, Some(1), |a, _| {
+        text_op(&a[0], |s| s.to_lowercase())
+    }),
+    f("upper", 1, Some(1), |a, _| {
+        text_op(&a[0], |s| s.to_uppercase())
+    }),
+    f("trim", 1, Some(1), |a, _| {
+        text_op(&a[0], |s| s.trim().to_string())
+    }),
+    f("ltrim", 1, Some(1), |a, _| {
+        text_op(&a[0], |s| s.trim_start().to_string())
+    }),
+    f("rtrim", 1, Some(1), |a, _| {
+        text_op(&a[0], |s| s.trim_end().to_string())
+    }),
     f("concat", 1, None, |a, _| {
-        Ok(Value::from(a.iter().map(convert::display_plain).collect::<String>()))
+        Ok(Value::from(
+            a.iter().map(convert::display_plain).collect::<String>(),
+        ))
     }),
     f("length", 1, Some(1), length),
     f("substring", 2, Some(3), substring),
-    f("coalesce", 1, None, |a, _| Ok(a.iter().find(|v| !v.is_null()).cloned().unwrap_or_default())),
+    f("coalesce", 1, None, |a, _| {
+        Ok(a.iter().find(|v| !v.is_null()).cloned().unwrap_or_default())
+    }),
     f("isnull", 1, Some(1), |a, _| Ok(Value::Bool(a[0].is_null()))),
     f("now", 0, Some(1), now),
     f("current_timestamp", 0, Some(1), now),
-    f("tstamp", 0, Some(0), |_, ctx| Ok(Value::Int(ctx.clock.now_ms()))),
+    f("tstamp", 0, Some(0), |_, ctx| {
+        Ok(Value::Int(ctx.clock.now_ms()))
+    }),
 ];
 
 /// Aggregate, analytic and window functions: known names this version rejects with a clear
 /// message instead of "unknown function".
 pub const NOT_YET_SUPPORTED: &[&str] = &[
-    "avg", "count", "max", "min", "sum", "collect", "deduplicate", "merge_agg", "last_value",
-    "median", "stddev", "stddevs", "var", "vars", "percentile_cont", "percentile_disc", "lag",
-    "latest", "changed_col", "changed_cols", "had_changed", "acc_sum", "acc_avg", "acc_min",
-    "acc_max", "acc_count", "window_start", "window_end", "tumblingwindow", "hoppingwindow",
-    "slidingwindow", "sessionwindow", "countwindow", "statewindow",
+    "avg",
+    "count",
+    "max",
+    "min",
+    "sum",
+    "collect",
+    "deduplicate",
+    "merge_agg",
+    "last_value",
+    "median",
+    "stddev",
+    "stddevs",
+    "var",
+    "vars",
+    "percentile_cont",
+    "percentile_disc",
+    "lag",
+    "latest",
+    "changed_col",
+    "changed_cols",
+    "had_changed",
+    "acc_sum",
+    "acc_avg",
+    "acc_min",
+    "acc_max",
+    "acc_count",
+    "window_start",
+    "window_end",
+    "tumblingwindow",
+    "hoppingwindow",
+    "slidingwindow",
+    "sessionwindow",
+    "countwindow",
+    "statewindow",
 ];
 
 pub fn lookup(name: &str) -> Option<&'static ScalarFunction> {
@@ -83,7 +133,10 @@ pub fn lookup(name: &str) -> Option<&'static ScalarFunction> {
 
 fn abs(a: &[Value], _: &EvalContext<'_>) -> Result<Value, String> {
     match &a[0] {
-        Value::Int(i) => i.checked_abs().map(Value::Int).ok_or_else(|| "integer overflow".into()),
+        Value::Int(i) => i
+            .checked_abs()
+            .map(Value::Int)
+            .ok_or_else(|| "integer overflow".into()),
         Value::Float(f) => Ok(Value::Float(f.abs())),
         Value::Null => Ok(Value::Null),
         other => Err(format!("expects a number, found {}", describe(other))),
@@ -94,9 +147,16 @@ fn abs(a: &[Value], _: &EvalContext<'_>) -> Result<Value, String> {
 fn round(a: &[Value], _: &EvalContext<'_>) -> Result<Value, String> {
     let digits = match a.get(1) {
         None => 0,
-        Some(Value::Int(d)) => i32::try_from(*d).map_err(|_| format!("digits out of range: {d}"))?,
+        Some(Value::Int(d)) => {
+            i32::try_from(*d).map_err(|_| format!("digits out of range: {d}"))?
+        }
         Some(Value::Null) => return Ok(Value::Null),
-        Some(other) => return Err(format!("digits must be a bigint, found {}", describe(other))),
+        Some(other) => {
+            return Err(format!(
+                "digits must be a bigint, found {}",
+                describe(other)
+            ));
+        }
     };
     let scale = 10f64.powi(digits);
     float_op(&a[0], |x| (x * scale).round() / scale)
@@ -145,7 +205,10 @@ fn substring(a: &[Value], _: &EvalContext<'_>) -> Result<Value, String> {
     let index = |v: &Value, what: &str| match v {
         Value::Int(i) if *i >= 0 => Ok(*i as usize),
         Value::Int(i) => Err(format!("the {what} index must not be negative, found {i}")),
-        other => Err(format!("the {what} index must be a bigint, found {}", describe(other))),
+        other => Err(format!(
+            "the {what} index must be a bigint, found {}",
+            describe(other)
+        )),
     };
     let start = index(&a[1], "start")?;
     let chars = text.chars().count();
@@ -155,11 +218,18 @@ fn substring(a: &[Value], _: &EvalContext<'_>) -> Result<Value, String> {
     };
     if start >= end {
         if a.get(2).is_some() && start > end && start <= chars {
-            return Err(format!("the start index {start} is greater than the end index {end}"));
+            return Err(format!(
+                "the start index {start} is greater than the end index {end}"
+            ));
         }
         return Ok(Value::string(""));
     }
-    Ok(Value::from(text.chars().skip(start).take(end - start).collect::<String>()))
+    Ok(Value::from(
+        text.chars()
+            .skip(start)
+            .take(end - start)
+            .collect::<String>(),
+    ))
 }
 
 /// `now([fsp])`: the local time as `yyyy-MM-dd HH:mm:ss[.fff]`, with `fsp` (0-6) fraction digits.
@@ -167,7 +237,12 @@ fn now(a: &[Value], ctx: &EvalContext<'_>) -> Result<Value, String> {
     let digits = match a.first() {
         None => 0,
         Some(Value::Int(d)) if (0..=6).contains(d) => *d as usize,
-        Some(other) => return Err(format!("fsp must be a bigint from 0 to 6, found {}", describe(other))),
+        Some(other) => {
+            return Err(format!(
+                "fsp must be a bigint from 0 to 6, found {}",
+                describe(other)
+            ));
+        }
     };
     let local = ctx.clock.now().with_timezone(&Local);
     let mut text = local.format("%Y-%m-%d %H:%M:%S").to_string();
@@ -204,10 +279,16 @@ mod tests {
         assert_eq!(call("ABS", &[Value::Float(-2.5)]), Ok(Value::Float(2.5)));
         assert_eq!(call("round", &[Value::Float(2.5)]), Ok(Value::Float(3.0)));
         assert_eq!(call("round", &[Value::Float(-2.5)]), Ok(Value::Float(-3.0)));
-        assert_eq!(call("round", &[Value::Float(3.14159), Value::Int(2)]), Ok(Value::Float(3.14)));
+        assert_eq!(
+            call("round", &[Value::Float(1.23456), Value::Int(2)]),
+            Ok(Value::Float(1.23))
+        );
         assert_eq!(call("floor", &[Value::Float(2.7)]), Ok(Value::Float(2.0)));
         assert_eq!(call("ceil", &[Value::Int(2)]), Ok(Value::Float(2.0)));
-        assert_eq!(call("abs", &[s("x")]), Err("expects a number, found string(x)".into()));
+        assert_eq!(
+            call("abs", &[s("x")]),
+            Err("expects a number, found string(x)".into())
+        );
         assert_eq!(call("abs", &[Value::Null]), Ok(Value::Null));
     }
 
@@ -216,27 +297,51 @@ mod tests {
         assert_eq!(call("lower", &[s("AbC")]), Ok(s("abc")));
         assert_eq!(call("upper", &[s("AbC")]), Ok(s("ABC")));
         assert_eq!(call("trim", &[s("  a b ")]), Ok(s("a b")));
-        assert_eq!(call("concat", &[s("a"), Value::Int(1), Value::Float(2.0), Value::Null]), Ok(s("a12")));
+        assert_eq!(
+            call(
+                "concat",
+                &[s("a"), Value::Int(1), Value::Float(2.0), Value::Null]
+            ),
+            Ok(s("a12"))
+        );
         assert_eq!(call("length", &[s("héllo")]), Ok(Value::Int(5)));
-        assert_eq!(call("length", &[Value::array(vec![Value::Null; 3])]), Ok(Value::Int(3)));
-        assert_eq!(call("substring", &[s("hello"), Value::Int(1), Value::Int(3)]), Ok(s("el")));
-        assert_eq!(call("substring", &[s("hello"), Value::Int(2)]), Ok(s("llo")));
+        assert_eq!(
+            call("length", &[Value::array(vec![Value::Null; 3])]),
+            Ok(Value::Int(3))
+        );
+        assert_eq!(
+            call("substring", &[s("hello"), Value::Int(1), Value::Int(3)]),
+            Ok(s("el"))
+        );
+        assert_eq!(
+            call("substring", &[s("hello"), Value::Int(2)]),
+            Ok(s("llo"))
+        );
         assert_eq!(call("substring", &[s("hello"), Value::Int(9)]), Ok(s("")));
-        assert_eq!(call("substring", &[s("hello"), Value::Int(1), Value::Int(99)]), Ok(s("ello")));
+        assert_eq!(
+            call("substring", &[s("hello"), Value::Int(1), Value::Int(99)]),
+            Ok(s("ello"))
+        );
         assert!(call("substring", &[s("hello"), Value::Int(3), Value::Int(1)]).is_err());
         assert!(call("substring", &[s("hello"), Value::Int(-1)]).is_err());
     }
 
     #[test]
     fn null_handling_and_time() {
-        assert_eq!(call("coalesce", &[Value::Null, Value::Int(2), Value::Int(3)]), Ok(Value::Int(2)));
+        assert_eq!(
+            call("coalesce", &[Value::Null, Value::Int(2), Value::Int(3)]),
+            Ok(Value::Int(2))
+        );
         assert_eq!(call("coalesce", &[Value::Null]), Ok(Value::Null));
         assert_eq!(call("isnull", &[Value::Null]), Ok(Value::Bool(true)));
         assert_eq!(call("isNull", &[Value::Int(0)]), Ok(Value::Bool(false)));
         let now = call("now", &[]).unwrap();
         assert_eq!(now.as_str().unwrap().len(), "2024-01-01 00:00:00".len());
         let precise = call("now", &[Value::Int(3)]).unwrap();
-        assert_eq!(precise.as_str().unwrap().len(), "2024-01-01 00:00:00.000".len());
+        assert_eq!(
+            precise.as_str().unwrap().len(),
+            "2024-01-01 00:00:00.000".len()
+        );
         assert!(call("now", &[Value::Int(9)]).is_err());
     }
 

@@ -99,9 +99,11 @@ pub fn binary(op: BinaryOp, lhs: &Value, rhs: &Value) -> Result<Value, String> {
     }
     let result = match (lhs, rhs) {
         (Value::Int(a), Value::Int(b)) => int_arithmetic(op, *a, *b),
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            float_arithmetic(op, lhs.as_f64().unwrap_or_default(), rhs.as_f64().unwrap_or_default())
-        }
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => float_arithmetic(
+            op,
+            lhs.as_f64().unwrap_or_default(),
+            rhs.as_f64().unwrap_or_default(),
+        ),
         _ => None,
     };
     result.unwrap_or_else(|| Err(invalid(lhs, op, rhs)))
@@ -118,7 +120,10 @@ fn null_operand(op: BinaryOp, both_null: bool) -> Value {
 
 /// Integer arithmetic; `None` when the operator does not apply to integers.
 fn int_arithmetic(op: BinaryOp, a: i64, b: i64) -> Option<Result<Value, String>> {
-    let checked = |r: Option<i64>| r.map(Value::Int).ok_or_else(|| format!("integer overflow in {a} {op} {b}"));
+    let checked = |r: Option<i64>| {
+        r.map(Value::Int)
+            .ok_or_else(|| format!("integer overflow in {a} {op} {b}"))
+    };
     Some(match op {
         BinaryOp::Add => checked(a.checked_add(b)),
         BinaryOp::Sub => checked(a.checked_sub(b)),
@@ -178,7 +183,11 @@ pub fn as_logical(v: &Value, op: &str, other: &Value) -> Result<Option<bool>, St
     match v {
         Value::Bool(b) => Ok(Some(*b)),
         Value::Null => Ok(None),
-        _ => Err(format!("invalid operation {} {op} {}", describe(v), describe(other))),
+        _ => Err(format!(
+            "invalid operation {} {op} {}",
+            describe(v),
+            describe(other)
+        )),
     }
 }
 
@@ -267,11 +276,26 @@ mod tests {
 
     #[test]
     fn numbers_mix_as_floats_and_division_is_float() {
-        assert_eq!(binary(BinaryOp::Eq, &Value::Int(1), &Value::Float(1.0)), Ok(Value::Bool(true)));
-        assert_eq!(binary(BinaryOp::Add, &Value::Int(1), &Value::Int(2)), Ok(Value::Int(3)));
-        assert_eq!(binary(BinaryOp::Div, &Value::Int(235), &Value::Int(10)), Ok(Value::Float(23.5)));
-        assert_eq!(binary(BinaryOp::Mod, &Value::Int(7), &Value::Int(3)), Ok(Value::Int(1)));
-        assert_eq!(binary(BinaryOp::Mul, &Value::Float(1.5), &Value::Int(2)), Ok(Value::Float(3.0)));
+        assert_eq!(
+            binary(BinaryOp::Eq, &Value::Int(1), &Value::Float(1.0)),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            binary(BinaryOp::Add, &Value::Int(1), &Value::Int(2)),
+            Ok(Value::Int(3))
+        );
+        assert_eq!(
+            binary(BinaryOp::Div, &Value::Int(235), &Value::Int(10)),
+            Ok(Value::Float(23.5))
+        );
+        assert_eq!(
+            binary(BinaryOp::Mod, &Value::Int(7), &Value::Int(3)),
+            Ok(Value::Int(1))
+        );
+        assert_eq!(
+            binary(BinaryOp::Mul, &Value::Float(1.5), &Value::Int(2)),
+            Ok(Value::Float(3.0))
+        );
         assert_eq!(
             binary(BinaryOp::Div, &Value::Int(1), &Value::Int(0)),
             Err("divided by zero".into())
@@ -280,7 +304,11 @@ mod tests {
             binary(BinaryOp::Mod, &Value::Float(1.0), &Value::Float(0.0)),
             Err("divided by zero".into())
         );
-        assert!(binary(BinaryOp::Add, &Value::Int(i64::MAX), &Value::Int(1)).unwrap_err().contains("overflow"));
+        assert!(
+            binary(BinaryOp::Add, &Value::Int(i64::MAX), &Value::Int(1))
+                .unwrap_err()
+                .contains("overflow")
+        );
     }
 
     #[test]
@@ -293,7 +321,10 @@ mod tests {
             binary(BinaryOp::Add, &s("a"), &s("b")),
             Err("invalid operation string(a) + string(b)".into())
         );
-        assert_eq!(binary(BinaryOp::Lt, &s("a"), &s("b")), Ok(Value::Bool(true)));
+        assert_eq!(
+            binary(BinaryOp::Lt, &s("a"), &s("b")),
+            Ok(Value::Bool(true))
+        );
     }
 
     #[test]

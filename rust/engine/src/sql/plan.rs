@@ -10,7 +10,10 @@ use super::expr::{EvalContext, Expr};
 pub enum SelectField {
     /// `*` or `stream.*`: every field of the input row, as it came.
     Wildcard,
-    Expr { name: Key, expr: Expr },
+    Expr {
+        name: Key,
+        expr: Expr,
+    },
 }
 
 /// A rule's compiled statement.

@@ -47,30 +47,54 @@ fn select_star_columns_and_where() {
         json!({"device": "dev-2", "temperature": 19.0, "humidity": 40}),
     ];
     assert_eq!(
-        run("SELECT device, temperature FROM s WHERE temperature > 20", &rows),
+        run(
+            "SELECT device, temperature FROM s WHERE temperature > 20",
+            &rows
+        ),
         [r#"{"device":"dev-1","temperature":23.5}"#, "-"]
     );
     assert_eq!(
         run("SELECT * FROM s WHERE humidity < 50", &rows),
-        ["-", r#"{"device":"dev-2","temperature":19.0,"humidity":40}"#]
+        [
+            "-",
+            r#"{"device":"dev-2","temperature":19.0,"humidity":40}"#
+        ]
     );
     assert_eq!(
-        run("select s.device AS d, humidity * 2 as h2 from s", &rows[..1]),
+        run(
+            "select s.device AS d, humidity * 2 as h2 from s",
+            &rows[..1]
+        ),
         [r#"{"d":"dev-1","h2":122}"#]
     );
     assert_eq!(
         one("SELECT *, humidity + 1 AS h FROM s", rows[1].clone()),
         r#"{"device":"dev-2","temperature":19.0,"humidity":40,"h":41}"#
     );
-    assert_eq!(one("SELECT x.* FROM s AS x", rows[1].clone()), to_json_string(&row(rows[1].clone())));
+    assert_eq!(
+        one("SELECT x.* FROM s AS x", rows[1].clone()),
+        to_json_string(&row(rows[1].clone()))
+    );
 }
 
 #[test]
 fn ekuiper_lexical_rules() {
     let r = json!({"color": "red", "my col": 3, "Temp": 1});
-    assert_eq!(one(r#"SELECT `my col` FROM s WHERE color = "red""#, r.clone()), r#"{"my col":3}"#);
-    assert_eq!(one("SELECT `my col` FROM s WHERE color = 'blue'", r.clone()), "-");
-    assert_eq!(one("SeLeCt UPPER(color) FrOm s wHeRe COLOR = \"red\"", r.clone()), r#"{"upper":"RED"}"#);
+    assert_eq!(
+        one(r#"SELECT `my col` FROM s WHERE color = "red""#, r.clone()),
+        r#"{"my col":3}"#
+    );
+    assert_eq!(
+        one("SELECT `my col` FROM s WHERE color = 'blue'", r.clone()),
+        "-"
+    );
+    assert_eq!(
+        one(
+            "SeLeCt UPPER(color) FrOm s wHeRe COLOR = \"red\"",
+            r.clone()
+        ),
+        r#"{"upper":"RED"}"#
+    );
     // Field names fall back to a case-insensitive match, as in eKuiper.
     assert_eq!(one("SELECT temp FROM s", r), r#"{"temp":1}"#);
 }
@@ -88,11 +112,20 @@ fn unnamed_fields_are_named_as_ekuiper_names_them() {
 fn nested_access() {
     let r = json!({"a": {"b": {"c": 1}, "list": [{"k": "v0"}, {"k": "v1"}]}, "arr": [1, 2, 3]});
     assert_eq!(one("SELECT a->b->c AS c FROM s", r.clone()), r#"{"c":1}"#);
-    assert_eq!(one("SELECT a->list[1]->k AS k FROM s", r.clone()), r#"{"k":"v1"}"#);
-    assert_eq!(one("SELECT arr[0] AS f, arr[-1] AS l FROM s", r.clone()), r#"{"f":1,"l":3}"#);
+    assert_eq!(
+        one("SELECT a->list[1]->k AS k FROM s", r.clone()),
+        r#"{"k":"v1"}"#
+    );
+    assert_eq!(
+        one("SELECT arr[0] AS f, arr[-1] AS l FROM s", r.clone()),
+        r#"{"f":1,"l":3}"#
+    );
     assert_eq!(one("SELECT a.b.c AS c FROM s", r.clone()), r#"{"c":1}"#);
     assert_eq!(one("SELECT a->missing->x AS m FROM s", r.clone()), "{}");
-    assert_eq!(one("SELECT arr[5] AS m FROM s", r.clone()), "run Select error: m: out of index: 5 of 3");
+    assert_eq!(
+        one("SELECT arr[5] AS m FROM s", r.clone()),
+        "run Select error: m: out of index: 5 of 3"
+    );
     assert_eq!(
         one("SELECT arr->x AS m FROM s", r),
         "run Select error: m: -> expects an object on its left, found array([1,2,3])"
@@ -103,23 +136,71 @@ fn nested_access() {
 fn operators() {
     let r = json!({"i": 7, "f": 2.5, "s": "dev-17", "n": null, "t": true});
     assert_eq!(
-        one("SELECT i + 1 AS a, i - f AS b, i * 2 AS c, i / 2 AS d, i % 4 AS e, -i AS g FROM s", r.clone()),
+        one(
+            "SELECT i + 1 AS a, i - f AS b, i * 2 AS c, i / 2 AS d, i % 4 AS e, -i AS g FROM s",
+            r.clone()
+        ),
         r#"{"a":8,"b":4.5,"c":14,"d":3.5,"e":3,"g":-7}"#
     );
-    assert_eq!(one("SELECT 1 FROM s WHERE i > 5 AND f < 3 AND NOT t = false", r.clone()), r#"{"kuiper_field_0":1}"#);
-    assert_eq!(one("SELECT 1 AS x FROM s WHERE i < 5 OR s = 'dev-17'", r.clone()), r#"{"x":1}"#);
-    assert_eq!(one("SELECT 1 AS x FROM s WHERE i IN (1, 7, 9)", r.clone()), r#"{"x":1}"#);
-    assert_eq!(one("SELECT 1 AS x FROM s WHERE i NOT IN (1, 9)", r.clone()), r#"{"x":1}"#);
-    assert_eq!(one("SELECT 1 AS x FROM s WHERE f BETWEEN 2 AND 3", r.clone()), r#"{"x":1}"#);
-    assert_eq!(one("SELECT 1 AS x FROM s WHERE f NOT BETWEEN 2 AND 3", r.clone()), "-");
-    assert_eq!(one("SELECT 1 AS x FROM s WHERE s LIKE 'dev-%'", r.clone()), r#"{"x":1}"#);
-    assert_eq!(one("SELECT 1 AS x FROM s WHERE s NOT LIKE 'dev-_'", r.clone()), r#"{"x":1}"#);
-    assert_eq!(one("SELECT 1 AS x FROM s WHERE n IS NULL AND missing IS NULL AND i IS NOT NULL", r.clone()), r#"{"x":1}"#);
     assert_eq!(
-        one("SELECT CASE WHEN i > 5 THEN 'big' ELSE 'small' END AS size, CASE s WHEN 'x' THEN 1 WHEN 'dev-17' THEN 2 END AS k FROM s", r.clone()),
+        one(
+            "SELECT 1 FROM s WHERE i > 5 AND f < 3 AND NOT t = false",
+            r.clone()
+        ),
+        r#"{"kuiper_field_0":1}"#
+    );
+    assert_eq!(
+        one(
+            "SELECT 1 AS x FROM s WHERE i < 5 OR s = 'dev-17'",
+            r.clone()
+        ),
+        r#"{"x":1}"#
+    );
+    assert_eq!(
+        one("SELECT 1 AS x FROM s WHERE i IN (1, 7, 9)", r.clone()),
+        r#"{"x":1}"#
+    );
+    assert_eq!(
+        one("SELECT 1 AS x FROM s WHERE i NOT IN (1, 9)", r.clone()),
+        r#"{"x":1}"#
+    );
+    assert_eq!(
+        one("SELECT 1 AS x FROM s WHERE f BETWEEN 2 AND 3", r.clone()),
+        r#"{"x":1}"#
+    );
+    assert_eq!(
+        one(
+            "SELECT 1 AS x FROM s WHERE f NOT BETWEEN 2 AND 3",
+            r.clone()
+        ),
+        "-"
+    );
+    assert_eq!(
+        one("SELECT 1 AS x FROM s WHERE s LIKE 'dev-%'", r.clone()),
+        r#"{"x":1}"#
+    );
+    assert_eq!(
+        one("SELECT 1 AS x FROM s WHERE s NOT LIKE 'dev-_'", r.clone()),
+        r#"{"x":1}"#
+    );
+    assert_eq!(
+        one(
+            "SELECT 1 AS x FROM s WHERE n IS NULL AND missing IS NULL AND i IS NOT NULL",
+            r.clone()
+        ),
+        r#"{"x":1}"#
+    );
+    assert_eq!(
+        one(
+            "SELECT CASE WHEN i > 5 THEN 'big' ELSE 'small' END AS size, CASE s WHEN 'x' THEN 1 WHEN 'dev-17' THEN 2 END AS k FROM s",
+            r.clone()
+        ),
         r#"{"size":"big","k":2}"#
     );
-    assert_eq!(one("SELECT CASE WHEN i > 50 THEN 1 END AS k FROM s", r.clone()), "{}");
+    assert_eq!(
+        one("SELECT CASE WHEN i > 50 THEN 1 END AS k FROM s", r.clone()),
+        "{}"
+    );
 }
 
 #[test]
@@ -127,18 +208,39 @@ fn nulls_follow_ekuiper() {
     let r = json!({"i": 7});
     // Comparisons with a missing field are false, so WHERE drops the row rather than failing.
     assert_eq!(one("SELECT i FROM s WHERE missing > 20", r.clone()), "-");
-    assert_eq!(one("SELECT i FROM s WHERE missing IN (1, 2)", r.clone()), "-");
-    assert_eq!(one("SELECT i FROM s WHERE missing LIKE 'a%'", r.clone()), "-");
-    assert_eq!(one("SELECT i FROM s WHERE missing != 3", r.clone()), r#"{"i":7}"#);
-    assert_eq!(one("SELECT i FROM s WHERE true AND missing > 1 OR i = 7", r.clone()), r#"{"i":7}"#);
-    assert_eq!(one("SELECT missing + 1 AS m, i FROM s", r.clone()), r#"{"i":7}"#);
+    assert_eq!(
+        one("SELECT i FROM s WHERE missing IN (1, 2)", r.clone()),
+        "-"
+    );
+    assert_eq!(
+        one("SELECT i FROM s WHERE missing LIKE 'a%'", r.clone()),
+        "-"
+    );
+    assert_eq!(
+        one("SELECT i FROM s WHERE missing != 3", r.clone()),
+        r#"{"i":7}"#
+    );
+    assert_eq!(
+        one(
+            "SELECT i FROM s WHERE true AND missing > 1 OR i = 7",
+            r.clone()
+        ),
+        r#"{"i":7}"#
+    );
+    assert_eq!(
+        one("SELECT missing + 1 AS m, i FROM s", r.clone()),
+        r#"{"i":7}"#
+    );
 }
 
 #[test]
 fn null_results_are_left_out_unless_send_nil_field() {
     let rows = [json!({"a": 1, "b": null})];
     assert_eq!(run("SELECT a, b, c FROM s", &rows), [r#"{"a":1}"#]);
-    assert_eq!(run_with("SELECT a, b, c FROM s", &rows, true), [r#"{"a":1,"b":null,"c":null}"#]);
+    assert_eq!(
+        run_with("SELECT a, b, c FROM s", &rows, true),
+        [r#"{"a":1,"b":null,"c":null}"#]
+    );
     // `*` passes the message through as it came, nulls included.
     assert_eq!(run("SELECT * FROM s", &rows), [r#"{"a":1,"b":null}"#]);
 }
@@ -150,7 +252,10 @@ fn runtime_errors_name_the_operands() {
         one("SELECT s FROM s WHERE s > 20", r.clone()),
         "run Where error: invalid operation string(abc) > bigint(20)"
     );
-    assert_eq!(one("SELECT 10 / i AS q FROM s", r.clone()), "run Select error: q: divided by zero");
+    assert_eq!(
+        one("SELECT 10 / i AS q FROM s", r.clone()),
+        "run Select error: q: divided by zero"
+    );
     assert_eq!(
         one("SELECT s FROM s WHERE s", r.clone()),
         "run Where error: the condition returned string(abc) where a boolean was expected"
@@ -192,16 +297,37 @@ fn scalar_functions_and_cast() {
 fn compile_errors_point_at_the_problem() {
     assert!(compile_error("SELEC * FROM s").starts_with("invalid SQL: "));
     assert!(compile_error("SELECT a FROM s WHERE").contains("invalid SQL"));
-    assert_eq!(compile_error("SELECT nosuch(a) FROM s"), "unknown function nosuch() in nosuch(a)");
-    assert_eq!(compile_error("SELECT abs(a, b) FROM s"), "abs() takes 1 argument, found 2 in abs(a, b)");
-    assert!(compile_error(r#"SELECT cast(a, "money") FROM s"#).contains("must be one of bigint, float"));
-    assert!(compile_error("SELECT avg(a) FROM s").starts_with("the function avg() is not supported yet"));
+    assert_eq!(
+        compile_error("SELECT nosuch(a) FROM s"),
+        "unknown function nosuch() in nosuch(a)"
+    );
+    assert_eq!(
+        compile_error("SELECT abs(a, b) FROM s"),
+        "abs() takes 1 argument, found 2 in abs(a, b)"
+    );
+    assert!(
+        compile_error(r#"SELECT cast(a, "money") FROM s"#).contains("must be one of bigint, float")
+    );
+    assert!(
+        compile_error("SELECT avg(a) FROM s")
+            .starts_with("the function avg() is not supported yet")
+    );
     assert!(compile_error("SELECT a FROM s GROUP BY a").starts_with("GROUP BY"));
-    assert!(compile_error("SELECT a FROM s GROUP BY TUMBLINGWINDOW(ss, 10)").starts_with("GROUP BY"));
-    assert!(compile_error("SELECT a FROM s JOIN t ON s.a = t.a").starts_with("JOIN is not supported yet"));
-    assert!(compile_error("SELECT a FROM s ORDER BY a").starts_with("ORDER BY is not supported yet"));
+    assert!(
+        compile_error("SELECT a FROM s GROUP BY TUMBLINGWINDOW(ss, 10)").starts_with("GROUP BY")
+    );
+    assert!(
+        compile_error("SELECT a FROM s JOIN t ON s.a = t.a")
+            .starts_with("JOIN is not supported yet")
+    );
+    assert!(
+        compile_error("SELECT a FROM s ORDER BY a").starts_with("ORDER BY is not supported yet")
+    );
     assert!(compile_error("SELECT a FROM s LIMIT 1").starts_with("LIMIT is not supported yet"));
-    assert_eq!(compile_error("INSERT INTO t VALUES (1)"), "a rule's SQL must be a SELECT statement, found INSERT");
+    assert_eq!(
+        compile_error("INSERT INTO t VALUES (1)"),
+        "a rule's SQL must be a SELECT statement, found INSERT"
+    );
     assert!(compile_error("SELECT 1; SELECT 2").contains("exactly one SELECT"));
     assert!(compile_error("SELECT a").contains("no FROM"));
 }

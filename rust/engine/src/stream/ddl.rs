@@ -13,15 +13,14 @@ use super::def::{FieldDef, FieldType, StreamDef, StreamOptions};
 /// A parsed stream statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamStatement {
-    Create(StreamDef),
+    Create(Box<StreamDef>),
     Drop(String),
     Describe(String),
     Show,
 }
 
 /// The option keys `WITH (...)` accepts, as eKuiper spells them.
-const OPTION_KEYS: &str =
-    "DATASOURCE, FORMAT, KEY, CONF_KEY, TYPE, SHARED, STRICT_VALIDATION, TIMESTAMP, TIMESTAMP_FORMAT, RETAIN_SIZE, SCHEMAID, KIND, DELIMITER";
+const OPTION_KEYS: &str = "DATASOURCE, FORMAT, KEY, CONF_KEY, TYPE, SHARED, STRICT_VALIDATION, TIMESTAMP, TIMESTAMP_FORMAT, RETAIN_SIZE, SCHEMAID, KIND, DELIMITER";
 
 /// Parses one stream statement.
 pub fn parse_stream_statement(sql: &str) -> Result<StreamStatement> {
@@ -38,7 +37,7 @@ pub fn parse_stream_statement(sql: &str) -> Result<StreamStatement> {
     let statement = if p.word_is("CREATE") {
         p.pos += 1;
         p.expect_word("STREAM")?;
-        StreamStatement::Create(p.create(sql)?)
+        StreamStatement::Create(Box::new(p.create(sql)?))
     } else if p.word_is("DROP") {
         p.pos += 1;
         p.expect_word("STREAM")?;
@@ -83,9 +82,16 @@ impl Cursor {
         let at = self
             .tokens
             .get(self.pos)
-            .map(|t| format!(" at line {}, column {}", t.span.start.line, t.span.start.column))
+            .map(|t| {
+                format!(
+                    " at line {}, column {}",
+                    t.span.start.line, t.span.start.column
+                )
+            })
             .unwrap_or_default();
-        Error::Sql(format!("invalid stream statement: expected {expected}, found {found}{at}"))
+        Error::Sql(format!(
+            "invalid stream statement: expected {expected}, found {found}{at}"
+        ))
     }
 
     fn expect_word(&mut self, word: &str) -> Result<()> {
@@ -149,7 +155,9 @@ impl Cursor {
         loop {
             let name = self.identifier("a field name")?;
             if fields.iter().any(|f| f.name.eq_ignore_ascii_case(&name)) {
-                return Err(Error::Sql(format!("invalid stream statement: field {name} is declared twice")));
+                return Err(Error::Sql(format!(
+                    "invalid stream statement: field {name} is declared twice"
+                )));
             }
             let ty = self.field_type()?;
             fields.push(FieldDef { name, ty });
@@ -201,14 +209,20 @@ impl Cursor {
         self.pos += 1;
         self.expect(&Token::LParen)?;
         loop {
-            let key = self.identifier(&format!("an option ({OPTION_KEYS})"))?.to_ascii_uppercase();
+            let key = self
+                .identifier(&format!("an option ({OPTION_KEYS})"))?
+                .to_ascii_uppercase();
             self.expect(&Token::Eq)?;
             let value = match self.peek() {
                 Token::DoubleQuotedString(s) | Token::SingleQuotedString(s) => s.clone(),
                 _ => return Err(self.unexpected(&format!("a quoted string value for {key}"))),
             };
             self.pos += 1;
-            let bad = |why: &str| Error::Stream(format!("stream {stream}: option {key}: {why}, found {value:?}"));
+            let bad = |why: &str| {
+                Error::Stream(format!(
+                    "stream {stream}: option {key}: {why}, found {value:?}"
+                ))
+            };
             let boolean = |v: &str| match v.to_ascii_lowercase().as_str() {
                 "true" => Ok(true),
                 "false" => Ok(false),
@@ -228,7 +242,11 @@ impl Cursor {
                 "TIMESTAMP_FORMAT" => o.timestamp_format = Some(value.clone()),
                 "KEY" => o.key = Some(value.clone()),
                 "RETAIN_SIZE" => {
-                    o.retain_size = Some(value.parse().map_err(|_| bad("expected a non-negative integer"))?)
+                    o.retain_size = Some(
+                        value
+                            .parse()
+                            .map_err(|_| bad("expected a non-negative integer"))?,
+                    )
                 }
                 "SCHEMAID" => o.schema_id = Some(value.clone()),
                 "KIND" => o.kind = Some(value.to_ascii_lowercase()),
@@ -270,7 +288,7 @@ mod tests {
 
     fn create(sql: &str) -> StreamDef {
         match parse_stream_statement(sql).unwrap() {
-            StreamStatement::Create(def) => def,
+            StreamStatement::Create(def) => *def,
             other => panic!("{other:?}"),
         }
     }
@@ -287,7 +305,10 @@ mod tests {
         assert_eq!(def.options.source_type, "mqtt");
         assert_eq!(def.options.format, "json");
         assert!(!def.options.shared);
-        assert_eq!(def.statement, r#"CREATE STREAM demo () WITH (DATASOURCE="sensors/demo")"#);
+        assert_eq!(
+            def.statement,
+            r#"CREATE STREAM demo () WITH (DATASOURCE="sensors/demo")"#
+        );
     }
 
     #[test]
@@ -304,7 +325,13 @@ mod tests {
         assert_eq!(
             types,
             [
-                "bigint", "float", "string", "datetime", "boolean", "bytea", "array(string)",
+                "bigint",
+                "float",
+                "string",
+                "datetime",
+                "boolean",
+                "bytea",
+                "array(string)",
                 "struct(x float, y float, more array(struct(k string)))"
             ]
         );
@@ -319,12 +346,18 @@ mod tests {
 
     #[test]
     fn other_statements() {
-        assert_eq!(parse_stream_statement("DROP STREAM demo").unwrap(), StreamStatement::Drop("demo".into()));
+        assert_eq!(
+            parse_stream_statement("DROP STREAM demo").unwrap(),
+            StreamStatement::Drop("demo".into())
+        );
         assert_eq!(
             parse_stream_statement("describe stream `my demo`;").unwrap(),
             StreamStatement::Describe("my demo".into())
         );
-        assert_eq!(parse_stream_statement("SHOW STREAMS").unwrap(), StreamStatement::Show);
+        assert_eq!(
+            parse_stream_statement("SHOW STREAMS").unwrap(),
+            StreamStatement::Show
+        );
     }
 
     #[test]
@@ -333,17 +366,33 @@ mod tests {
             err(r#"CREATE STREAM s (a int) WITH (DATASOURCE="x")"#),
             "invalid stream statement: expected a field type (bigint, float, string, datetime, boolean, bytea, array(...), struct(...)), found int at line 1, column 20"
         );
-        assert!(err(r#"CREATE STREAM s () WITH (DATASOURCE="x", COLOR="red")"#)
-            .starts_with("stream s: unknown option COLOR; the options are DATASOURCE"));
+        assert!(
+            err(r#"CREATE STREAM s () WITH (DATASOURCE="x", COLOR="red")"#)
+                .starts_with("stream s: unknown option COLOR; the options are DATASOURCE")
+        );
         assert_eq!(
             err(r#"CREATE STREAM s () WITH (SHARED="yes", DATASOURCE="x")"#),
             "stream s: option SHARED: expected \"true\" or \"false\", found \"yes\""
         );
-        assert!(err(r#"CREATE STREAM s () WITH (TYPE="memory")"#).contains("DATASOURCE is required"));
-        assert!(err(r#"CREATE STREAM s () WITH (DATASOURCE="x", FORMAT="protobuf")"#).contains("FORMAT \"protobuf\""));
-        assert!(err(r#"CREATE STREAM s () WITH (DATASOURCE=x)"#).contains("a quoted string value for DATASOURCE"));
-        assert!(err(r#"CREATE STREAM s (a bigint, A float) WITH (DATASOURCE="x")"#).contains("declared twice"));
+        assert!(
+            err(r#"CREATE STREAM s () WITH (TYPE="memory")"#).contains("DATASOURCE is required")
+        );
+        assert!(
+            err(r#"CREATE STREAM s () WITH (DATASOURCE="x", FORMAT="protobuf")"#)
+                .contains("FORMAT \"protobuf\"")
+        );
+        assert!(
+            err(r#"CREATE STREAM s () WITH (DATASOURCE=x)"#)
+                .contains("a quoted string value for DATASOURCE")
+        );
+        assert!(
+            err(r#"CREATE STREAM s (a bigint, A float) WITH (DATASOURCE="x")"#)
+                .contains("declared twice")
+        );
         assert!(err("CREATE TABLE t () WITH ()").contains("expected STREAM"));
-        assert!(err(r#"CREATE STREAM s () WITH (DATASOURCE="x") extra"#).contains("expected the end of the statement"));
+        assert!(
+            err(r#"CREATE STREAM s () WITH (DATASOURCE="x") extra"#)
+                .contains("expected the end of the statement")
+        );
     }
 }

@@ -18,7 +18,10 @@ pub struct Schema {
 impl Schema {
     pub fn new(fields: &[FieldDef], strict: bool) -> Schema {
         Schema {
-            fields: fields.iter().map(|f| (Key::from(f.name.as_str()), f.ty.clone())).collect(),
+            fields: fields
+                .iter()
+                .map(|f| (Key::from(f.name.as_str()), f.ty.clone()))
+                .collect(),
             strict,
         }
     }
@@ -29,7 +32,12 @@ impl Schema {
     }
 }
 
-fn apply_fields(fields: &[(Key, FieldType)], row: &Map, strict: bool, path: &str) -> Result<Map, String> {
+fn apply_fields(
+    fields: &[(Key, FieldType)],
+    row: &Map,
+    strict: bool,
+    path: &str,
+) -> Result<Map, String> {
     let mut out = Map::with_capacity(fields.len());
     for (name, ty) in fields {
         match row.get_ignore_case(name) {
@@ -66,9 +74,12 @@ fn coerce(v: &Value, ty: &FieldType, strict: bool, path: &str) -> Result<Value, 
         },
         FieldType::Struct(fields) => match v {
             Value::Object(map) => {
-                let fields: Vec<(Key, FieldType)> =
-                    fields.iter().map(|f| (Key::from(f.name.as_str()), f.ty.clone())).collect();
-                apply_fields(&fields, map, strict, &format!("{path}.")).map(|m| Value::Object(Arc::new(m)))
+                let fields: Vec<(Key, FieldType)> = fields
+                    .iter()
+                    .map(|f| (Key::from(f.name.as_str()), f.ty.clone()))
+                    .collect();
+                apply_fields(&fields, map, strict, &format!("{path}."))
+                    .map(|m| Value::Object(Arc::new(m)))
             }
             other => Err(format!("expected a struct, found {}", other.type_name())),
         },
@@ -103,7 +114,10 @@ mod tests {
 
     #[test]
     fn keeps_declared_fields_converted() {
-        let s = schema("id bigint, t float, name string, ok boolean, tags array(bigint), pos struct(x float)", false);
+        let s = schema(
+            "id bigint, t float, name string, ok boolean, tags array(bigint), pos struct(x float)",
+            false,
+        );
         let out = s
             .apply(&row(r#"{"id":"12","t":3,"name":7,"ok":1,"extra":true,"tags":[1.9,"2"],"pos":{"x":1,"y":2}}"#))
             .unwrap();
@@ -116,9 +130,15 @@ mod tests {
     #[test]
     fn missing_fields_are_absent_unless_strict_and_nulls_stay() {
         let s = schema("id bigint, t float", false);
-        assert_eq!(crate::value::to_json_string(&s.apply(&row(r#"{"t":null}"#)).unwrap()), r#"{"t":null}"#);
+        assert_eq!(
+            crate::value::to_json_string(&s.apply(&row(r#"{"t":null}"#)).unwrap()),
+            r#"{"t":null}"#
+        );
         let strict = schema("id bigint, t float", true);
-        assert_eq!(strict.apply(&row(r#"{"t":1}"#)).unwrap_err(), "field id is not found");
+        assert_eq!(
+            strict.apply(&row(r#"{"t":1}"#)).unwrap_err(),
+            "field id is not found"
+        );
     }
 
     #[test]
@@ -132,6 +152,9 @@ mod tests {
             s.apply(&row(r#"{"pos":{"x":"far"}}"#)).unwrap_err(),
             "field pos.x: cannot convert string(far) to float"
         );
-        assert_eq!(s.apply(&row(r#"{"pos":3}"#)).unwrap_err(), "field pos: expected a struct, found bigint");
+        assert_eq!(
+            s.apply(&row(r#"{"pos":3}"#)).unwrap_err(),
+            "field pos: expected a struct, found bigint"
+        );
     }
 }

@@ -101,7 +101,9 @@ pub fn to_datetime(v: &Value) -> Result<Value, String> {
     Ok(Value::Datetime(match v {
         Value::Null => return Ok(Value::Null),
         Value::Datetime(dt) => *dt,
-        Value::Int(ms) => DateTime::from_timestamp_millis(*ms).ok_or_else(|| cannot(v, "datetime"))?,
+        Value::Int(ms) => {
+            DateTime::from_timestamp_millis(*ms).ok_or_else(|| cannot(v, "datetime"))?
+        }
         Value::Float(ms) => {
             DateTime::from_timestamp_millis(*ms as i64).ok_or_else(|| cannot(v, "datetime"))?
         }
@@ -149,7 +151,10 @@ mod tests {
         assert_eq!(to_bigint(&s("0x1A")), Ok(Value::Int(26)));
         assert_eq!(to_bigint(&s("-7")), Ok(Value::Int(-7)));
         assert_eq!(to_bigint(&Value::Bool(true)), Ok(Value::Int(1)));
-        assert_eq!(to_bigint(&s("12.5")), Err("cannot convert string(12.5) to bigint".into()));
+        assert_eq!(
+            to_bigint(&s("12.5")),
+            Err("cannot convert string(12.5) to bigint".into())
+        );
         assert_eq!(to_bigint(&Value::Null), Ok(Value::Null));
     }
 
@@ -171,7 +176,10 @@ mod tests {
         assert_eq!(dt.to_string(), "2023-11-14T22:13:20.123Z");
         assert_eq!(to_datetime(&s("2023-11-14T22:13:20.123Z")), Ok(dt.clone()));
         assert_eq!(to_datetime(&s("2023-11-14 22:13:20.123")), Ok(dt));
-        assert_eq!(to_bytes(&s("aGk=")), Ok(Value::Bytes(Arc::from(&b"hi"[..]))));
+        assert_eq!(
+            to_bytes(&s("aGk=")),
+            Ok(Value::Bytes(Arc::from(&b"hi"[..])))
+        );
         assert!(to_bytes(&s("not base64!")).unwrap_err().contains("base64"));
     }
 }

@@ -39,7 +39,10 @@ pub fn decode_json_rows(
     bytes: &[u8],
     mut push: impl FnMut(Map),
 ) -> Result<(), String> {
-    match decoder.decode(bytes).map_err(|e| format!("invalid JSON: {e}"))? {
+    match decoder
+        .decode(bytes)
+        .map_err(|e| format!("invalid JSON: {e}"))?
+    {
         Value::Object(map) => push(Arc::unwrap_or_clone(map)),
         Value::Array(items) => {
             for item in Arc::unwrap_or_clone(items) {
@@ -143,7 +146,10 @@ struct KeySeed<'a> {
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
     type Value = super::Key;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_str(self)
     }
 }
@@ -254,7 +260,10 @@ mod tests {
     #[test]
     fn bytes_and_datetimes_render_as_go_does() {
         let dt = chrono::DateTime::from_timestamp_millis(1_700_000_000_123).unwrap();
-        let v = Value::array(vec![Value::Bytes(Arc::from(&b"hi"[..])), Value::Datetime(dt)]);
+        let v = Value::array(vec![
+            Value::Bytes(Arc::from(&b"hi"[..])),
+            Value::Datetime(dt),
+        ]);
         assert_eq!(to_json_string(&v), r#"["aGk=","2023-11-14T22:13:20.123Z"]"#);
     }
 }

@@ -164,7 +164,9 @@ impl From<&serde_json::Value> for Value {
                 None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
             },
             serde_json::Value::String(s) => Value::string(s),
-            serde_json::Value::Array(items) => Value::array(items.iter().map(Value::from).collect()),
+            serde_json::Value::Array(items) => {
+                Value::array(items.iter().map(Value::from).collect())
+            }
             serde_json::Value::Object(obj) => {
                 let mut map = Map::with_capacity(obj.len());
                 for (k, v) in obj {
