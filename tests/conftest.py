@@ -89,9 +89,11 @@ def host_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 class Cli:
     """A running ``sinkbridge`` command."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]):
-        self.stdout_path = cwd / f"stdout-{time.monotonic_ns()}.txt"
-        self.stderr_path = cwd / f"stderr-{time.monotonic_ns()}.txt"
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], logs: Path | None = None):
+        # Output goes to files, not pipes, so a chatty process never blocks on a full pipe.
+        logs = logs or cwd
+        self.stdout_path = logs / f"stdout-{time.monotonic_ns()}.txt"
+        self.stderr_path = logs / f"stderr-{time.monotonic_ns()}.txt"
         with self.stdout_path.open("w") as out, self.stderr_path.open("w") as err:
             self.process = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=err)
 
@@ -124,7 +126,7 @@ def start_cli(tmp_path: Path) -> Iterator[Callable[..., Cli]]:
     started: list[Cli] = []
 
     def start(host: str, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Cli:
-        cli = Cli([*host_command(host), *args], cwd or tmp_path, host_env(env))
+        cli = Cli([*host_command(host), *args], cwd or tmp_path, host_env(env), logs=tmp_path)
         started.append(cli)
         return cli
 

@@ -58,11 +58,11 @@ impl ToPython {
                 fromtimestamp.call1((seconds, utc))?
             }
             Value::Array(items) => {
-                let list = PyList::empty(py);
-                for item in items.iter() {
-                    list.append(self.value(py, item)?)?;
-                }
-                list.into_any()
+                let converted = items
+                    .iter()
+                    .map(|item| self.value(py, item))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyList::new(py, converted)?.into_any()
             }
             Value::Object(map) => self.row(py, map)?.into_any(),
         })

@@ -12,6 +12,11 @@ mod sink_adapter;
 
 use pyo3::prelude::*;
 
+// Rows are decoded on one thread and freed on another; glibc's allocator serialises that on
+// an arena lock, mimalloc does not (bench/: the file scenario went from 0.8 to 1.2 million rows/s).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Fills the `sinkbridge._core` module: shared by the extension module and the binary.
 pub fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

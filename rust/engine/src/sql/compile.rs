@@ -96,6 +96,7 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
     Ok(SelectPlan {
         sql: sql.to_string(),
         stream,
+        has_wildcard: fields.iter().any(|f| matches!(f, SelectField::Wildcard)),
         fields,
         condition,
     })

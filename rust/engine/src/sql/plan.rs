@@ -24,6 +24,8 @@ pub struct SelectPlan {
     pub stream: String,
     pub fields: Vec<SelectField>,
     pub condition: Option<Expr>,
+    /// Whether a `*` is among the fields, which sizes the result row.
+    pub has_wildcard: bool,
 }
 
 /// Where a row failed, for the metrics of the operator at fault.
@@ -52,7 +54,11 @@ impl SelectPlan {
     /// `sendNilField`) is set; fields taken by `*` pass through as they came, as in eKuiper.
     pub fn project(&self, row: &Row, clock: &dyn Clock, send_nil: bool) -> Result<Row, RowError> {
         let ctx = EvalContext { row, clock };
-        let mut out = Map::with_capacity(self.fields.len().max(row.len()));
+        let capacity = match self.has_wildcard {
+            true => self.fields.len() + row.len(),
+            false => self.fields.len(),
+        };
+        let mut out = Map::with_capacity(capacity);
         for field in &self.fields {
             match field {
                 SelectField::Wildcard => {

@@ -22,6 +22,7 @@ impl JsonDecoder {
 
     /// Decodes one JSON document.
     pub fn decode(&mut self, bytes: &[u8]) -> Result<Value, serde_json::Error> {
+        self.keys.start_message();
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let value = ValueSeed {
             keys: &mut self.keys,
@@ -39,32 +40,107 @@ pub fn decode_json_rows(
     bytes: &[u8],
     mut push: impl FnMut(Map),
 ) -> Result<(), String> {
-    match decoder
-        .decode(bytes)
-        .map_err(|e| format!("invalid JSON: {e}"))?
-    {
-        Value::Object(map) => push(Arc::unwrap_or_clone(map)),
-        Value::Array(items) => {
-            for item in Arc::unwrap_or_clone(items) {
-                match item {
-                    Value::Object(map) => push(Arc::unwrap_or_clone(map)),
-                    other => {
-                        return Err(format!(
-                            "expected a JSON object in the array, found {}",
-                            other.type_name()
-                        ));
-                    }
+    decoder.keys.start_message();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let outcome = RowsSeed {
+        keys: &mut decoder.keys,
+        push: &mut push,
+    }
+    .deserialize(&mut de)
+    .and_then(|found| de.end().map(|()| found));
+    match outcome {
+        Ok(None) => Ok(()),
+        Ok(Some(found)) => Err(found),
+        Err(e) => Err(format!("invalid JSON: {e}")),
+    }
+}
+
+/// Decodes a message's top level straight into rows, with no `Value` wrapper around each.
+/// Yields `Some(problem)` for JSON that is valid but not rows.
+struct RowsSeed<'a, F> {
+    keys: &'a mut KeyCache,
+    push: &'a mut F,
+}
+
+fn not_rows(found: &str, in_array: bool) -> String {
+    if in_array {
+        format!("expected a JSON object in the array, found {found}")
+    } else {
+        format!("expected a JSON object, found {found}")
+    }
+}
+
+impl<'de, F: FnMut(Map)> DeserializeSeed<'de> for RowsSeed<'_, F> {
+    type Value = Option<String>;
+
+    fn deserialize<D: de::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de, F: FnMut(Map)> Visitor<'de> for RowsSeed<'_, F> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object or an array of objects")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
+        (self.push)(read_map(self.keys, access)?);
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut problem = None;
+        while let Some(item) = seq.next_element_seed(ValueSeed {
+            keys: &mut *self.keys,
+        })? {
+            match item {
+                Value::Object(map) => (self.push)(Arc::unwrap_or_clone(map)),
+                other => {
+                    problem.get_or_insert_with(|| not_rows(other.type_name(), true));
                 }
             }
         }
-        other => {
-            return Err(format!(
-                "expected a JSON object, found {}",
-                other.type_name()
-            ));
-        }
+        Ok(problem)
     }
-    Ok(())
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Some(not_rows("boolean", false)))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Some(not_rows("bigint", false)))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Some(not_rows("bigint", false)))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Some(not_rows("float", false)))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Some(not_rows("string", false)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Some(not_rows("null", false)))
+    }
+}
+
+fn read_map<'de, A: MapAccess<'de>>(keys: &mut KeyCache, mut access: A) -> Result<Map, A::Error> {
+    let mut map = Map::with_capacity(access.size_hint().unwrap_or(8));
+    while let Some(key) = access.next_key_seed(KeySeed { keys: &mut *keys })? {
+        let value = access.next_value_seed(ValueSeed { keys: &mut *keys })?;
+        // Duplicate keys in one object: the last one wins, as in Go's encoding/json.
+        map.insert_interned(key, value);
+    }
+    Ok(map)
 }
 
 struct ValueSeed<'a> {
@@ -124,18 +200,8 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         Ok(Value::array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::with_capacity(access.size_hint().unwrap_or(8));
-        while let Some(key) = access.next_key_seed(KeySeed {
-            keys: &mut *self.keys,
-        })? {
-            let value = access.next_value_seed(ValueSeed {
-                keys: &mut *self.keys,
-            })?;
-            // Duplicate keys in one object: the last one wins, as in Go's encoding/json.
-            map.insert(key, value);
-        }
-        Ok(Value::object(map))
+    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Value, A::Error> {
+        read_map(self.keys, access).map(Value::object)
     }
 }
 

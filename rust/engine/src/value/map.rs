@@ -60,7 +60,11 @@ impl Map {
 
     /// Sets `key` to `value`, replacing an existing entry in place.
     pub fn insert(&mut self, key: Key, value: Value) {
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+        match self
+            .entries
+            .iter_mut()
+            .find(|(k, _)| Arc::ptr_eq(k, &key) || *k == key)
+        {
             Some(entry) => entry.1 = value,
             None => self.entries.push((key, value)),
         }
@@ -69,6 +73,15 @@ impl Map {
     /// Appends without checking for an existing key: for builders that know keys are distinct.
     pub(crate) fn push_unique(&mut self, key: Key, value: Value) {
         self.entries.push((key, value));
+    }
+
+    /// Sets a key that came from the same [`KeyCache`] as every key already here: equal keys
+    /// are then the same allocation, so a pointer comparison finds a duplicate.
+    pub(crate) fn insert_interned(&mut self, key: Key, value: Value) {
+        match self.entries.iter_mut().find(|(k, _)| Arc::ptr_eq(k, &key)) {
+            Some(entry) => entry.1 = value,
+            None => self.entries.push((key, value)),
+        }
     }
 
     pub fn remove(&mut self, key: &str) -> Option<Value> {
@@ -111,9 +124,16 @@ impl IntoIterator for Map {
 
 /// Interns object keys for one decoder, so a million messages with the same five fields allocate
 /// five keys. Bounded: data with ever-new keys (ids used as keys) must not grow it without limit.
+///
+/// Messages of one stream mostly have the same keys in the same order, so the cache first
+/// compares a key with the one seen at the same position of the previous message (one short
+/// `memcmp`), and only hashes on a miss.
 #[derive(Debug, Default)]
 pub struct KeyCache {
     keys: HashMap<Box<str>, Key>,
+    /// The keys of the previous message, in the order they came.
+    previous: Vec<Key>,
+    position: usize,
 }
 
 impl KeyCache {
@@ -123,16 +143,36 @@ impl KeyCache {
         KeyCache::default()
     }
 
+    /// Marks the start of a new message, for the positional guess.
+    pub fn start_message(&mut self) {
+        self.position = 0;
+    }
+
     pub fn intern(&mut self, key: &str) -> Key {
-        if let Some(k) = self.keys.get(key) {
-            return k.clone();
+        let position = self.position;
+        self.position += 1;
+        if let Some(guess) = self.previous.get(position) {
+            if guess.as_ref() == key {
+                return guess.clone();
+            }
         }
-        if self.keys.len() >= Self::MAX_KEYS {
-            self.keys.clear();
+        let interned = match self.keys.get(key) {
+            Some(k) => k.clone(),
+            None => {
+                if self.keys.len() >= Self::MAX_KEYS {
+                    self.keys.clear();
+                }
+                let k: Key = Arc::from(key);
+                self.keys.insert(Box::from(key), k.clone());
+                k
+            }
+        };
+        if position < self.previous.len() {
+            self.previous[position] = interned.clone();
+        } else if position == self.previous.len() && position < Self::MAX_KEYS {
+            self.previous.push(interned.clone());
         }
-        let k: Key = Arc::from(key);
-        self.keys.insert(Box::from(key), k.clone());
-        k
+        interned
     }
 }
 
