@@ -86,6 +86,11 @@ def host_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def run_command(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs a command to its end, as a user would in an active virtual environment."""
+    return subprocess.run(args, cwd=cwd, env=env or host_env(), capture_output=True, text=True, timeout=60)
+
+
 class Cli:
     """A running ``sinkbridge`` command."""
 

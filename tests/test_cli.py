@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import ROOT, Cli, host_command, host_env, read_events, wait_for
+from .conftest import ROOT, Cli, host_command, read_events, run_command, wait_for
 
 
 def test_the_quickstart_runs(host: str, start_cli: Callable[..., Cli]) -> None:
@@ -95,33 +94,24 @@ def test_errors_in_the_file_name_the_rule_or_stream_and_exit_1(
     host: str, content: dict[str, Any], message: str, tmp_path: Path, plugins_dir: Path
 ) -> None:
     rules = ruleset_file(tmp_path, content)
-    done = subprocess.run(
-        [*host_command(host), "--plugins-dir", str(plugins_dir), "run", str(rules)],
-        cwd=tmp_path,
-        env=host_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_command([*host_command(host), "--plugins-dir", str(plugins_dir), "run", str(rules)], tmp_path)
     assert done.returncode == 1, done.stderr
     assert f"error: {rules}: " in done.stderr
     assert message in done.stderr
 
 
 def test_a_file_that_cannot_be_read(host: str, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [*host_command(host), "run", str(tmp_path / "absent.json")], env=host_env(), capture_output=True, text=True
-    )
+    done = run_command([*host_command(host), "run", str(tmp_path / "absent.json")], tmp_path)
     assert done.returncode == 1
     assert f"error: cannot read {tmp_path / 'absent.json'}:" in done.stderr
 
 
-def test_version_and_usage(host: str) -> None:
-    version = subprocess.run([*host_command(host), "--version"], env=host_env(), capture_output=True, text=True)
+def test_version_and_usage(host: str, tmp_path: Path) -> None:
+    version = run_command([*host_command(host), "--version"], tmp_path)
     assert (version.returncode, version.stdout) == (0, "sinkbridge 0.1.0\n")
-    usage = subprocess.run([*host_command(host), "frobnicate"], env=host_env(), capture_output=True, text=True)
+    usage = run_command([*host_command(host), "frobnicate"], tmp_path)
     assert usage.returncode == 2
     assert "unrecognized subcommand 'frobnicate'" in usage.stderr
-    helped = subprocess.run([*host_command(host), "run", "--help"], env=host_env(), capture_output=True, text=True)
+    helped = run_command([*host_command(host), "run", "--help"], tmp_path)
     assert helped.returncode == 0
     assert "--plugins-dir <DIR>" in helped.stdout

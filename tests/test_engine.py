@@ -386,3 +386,37 @@ def test_an_engine_left_running_closes_its_sinks_at_exit(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert [e["event"] for e in read_events(out)] == ["open", "close"]
+
+
+def test_a_sink_stuck_in_collect_stalls_only_its_rule(plugins_dir: Path) -> None:
+    release = threading.Event()
+    calls: list[Any] = []
+
+    class Stuck(sb.Sink):
+        def collect(self, ctx: sb.Context, data: Any) -> None:
+            calls.append(data)
+            release.wait(60)
+
+    with sb.Engine(plugins_dir=plugins_dir, stop_timeout=0.5) as engine:
+        engine.register_sink("stuck", Stuck)
+        engine.register_sink("collect", Collect)
+        Collect.received = []
+        engine.create_stream(MEMORY_STREAM)
+        engine.create_stream('CREATE STREAM other () WITH (TYPE="memory", DATASOURCE="other")')
+        engine.create_rule({"id": "stuck", "sql": "SELECT a FROM demo", "actions": [{"stuck": {}}]})
+        engine.create_rule({"id": "fine", "sql": "SELECT a FROM other", "actions": [{"collect": {}}]})
+        engine.publish("sensors/demo", {"a": 1})
+        wait_for(lambda: calls, what="the stuck call")
+        # Another rule keeps flowing, and management calls keep answering.
+        engine.publish("other", {"a": 2})
+        wait_for(lambda: Collect.received == [[{"a": 2}]], what="the other rule's result")
+        assert engine.rule_status("stuck")["status"] == "running"
+        # Stopping gives up on the stuck sink after stop_timeout instead of hanging.
+        engine.stop_rule("stuck")
+        assert engine.rule_status("stuck")["status"] == "stopped"
+    release.set()
+
+
+def test_stop_timeout_must_be_a_duration() -> None:
+    with pytest.raises(ValueError, match="stop_timeout must be a number of seconds"):
+        sb.Engine(stop_timeout=-1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 import sinkbridge as sb
 
-from .conftest import Cli, binary_path, host_env, read_events, wait_for
+from .conftest import Cli, binary_path, host_env, read_events, run_command, wait_for
 
 
 @pytest.fixture(params=["engine", "binary"])
@@ -88,14 +87,7 @@ def start_failure(sink_host: str, ruleset: dict[str, Any], plugins_dir: Path, wo
         return str(caught.value)
     path = workdir / "rules.json"
     path.write_text(json.dumps(ruleset))
-    done = subprocess.run(
-        [str(binary_path()), "--plugins-dir", str(plugins_dir), "run", str(path)],
-        cwd=workdir,
-        env=host_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_command([str(binary_path()), "--plugins-dir", str(plugins_dir), "run", str(path)], workdir)
     assert done.returncode == 1, done.stderr
     return done.stderr
 
@@ -280,9 +272,7 @@ def test_the_binary_imports_from_the_active_virtual_environment(tmp_path: Path, 
     env = host_env()
     env.pop("VIRTUAL_ENV")
     env["PYTHONNOUSERSITE"] = "1"
-    done = subprocess.run(
-        [str(binary_path()), "run", str(rules)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
-    )
+    done = run_command([str(binary_path()), "run", str(rules)], tmp_path, env)
     assert done.returncode == 1
     assert "the sinkbridge Python package cannot be imported" in done.stderr
     assert "VIRTUAL_ENV" in done.stderr

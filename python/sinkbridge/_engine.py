@@ -35,18 +35,26 @@ class Engine:
     ``data_dir`` names the folder the engine may keep data in; ``None`` keeps everything in
     memory. In this version the engine stores nothing there yet: streams and rules live as
     long as the engine object. ``plugins_dir`` is the folder searched for ``<key>.py`` sink
-    plugins (default ``sinks``, relative to the working directory).
+    plugins (default ``sinks``, relative to the working directory). ``stop_timeout`` is how
+    long stopping a rule waits for its sinks to take what is queued and close (a sink stuck in
+    a call is abandoned after it, and the stop goes on).
 
     Used as a context manager, entering starts the engine and leaving stops it, closing every
     sink. Rules created on a started engine start at once unless their ``triggered`` is false.
     """
 
-    def __init__(self, data_dir: str | os.PathLike[str] | None = None, plugins_dir: str | os.PathLike[str] = "sinks"):
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        plugins_dir: str | os.PathLike[str] = "sinks",
+        *,
+        stop_timeout: float = 10.0,
+    ):
         if data_dir is not None:
             os.makedirs(data_dir, exist_ok=True)
         self.data_dir = None if data_dir is None else os.fspath(data_dir)
         self.plugins_dir = os.fspath(plugins_dir)
-        self._core = _core.Engine(self.plugins_dir)
+        self._core = _core.Engine(self.plugins_dir, stop_timeout)
         self._stop_requested = threading.Event()
         _live_engines.add(self)
 
@@ -161,7 +169,8 @@ class Engine:
             pass
         finally:
             if on_main_thread:
-                signal.signal(signal.SIGTERM, previous)
+                # None: the previous handler was not set from Python; the default is closest.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
             self.stop()
 
     def __enter__(self) -> Engine:

@@ -2,7 +2,9 @@
 //! the GIL first, because the sinks it waits for need it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use sinkbridge_engine::{Engine, EngineConfig, Error};
@@ -29,9 +31,18 @@ fn json(text: &str, what: &str) -> Result<serde_json::Value, Error> {
 #[pymethods]
 impl PyEngine {
     #[new]
-    fn new(py: Python<'_>, plugins_dir: String) -> PyResult<PyEngine> {
+    fn new(py: Python<'_>, plugins_dir: String, stop_timeout: f64) -> PyResult<PyEngine> {
         crate::logging::forward_to_python();
-        let engine = call(py, || Engine::new(EngineConfig::default()))?;
+        let stop_timeout = Duration::try_from_secs_f64(stop_timeout).map_err(|_| {
+            PyValueError::new_err(format!(
+                "stop_timeout must be a number of seconds >= 0, found {stop_timeout}"
+            ))
+        })?;
+        let config = EngineConfig {
+            stop_timeout,
+            ..EngineConfig::default()
+        };
+        let engine = call(py, || Engine::new(config))?;
         resolver::install(&engine, &plugins_dir);
         Ok(PyEngine { engine })
     }
