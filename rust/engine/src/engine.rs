@@ -174,10 +174,6 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.inner.clock
-    }
-
     /// Where sinks are found; the host adds its resolvers here.
     pub fn sinks(&self) -> &SinkRegistry {
         &self.inner.sinks
@@ -574,15 +570,6 @@ impl Engine {
             .collect()
     }
 
-    /// A rule's definition.
-    pub fn rule(&self, id: &str) -> Result<Arc<RuleDef>> {
-        self.state()
-            .rules
-            .get(id)
-            .map(|r| r.def.clone())
-            .ok_or_else(|| Error::RuleNotFound(id.to_string()))
-    }
-
     /// A rule's status with eKuiper's keys: `status`, `message` when stopped, the start and
     /// stop times, then `{source|op|sink}_{opId}_{instance}_{metric}` for every operator.
     pub fn rule_status(&self, id: &str) -> Result<JsonMap<String, Json>> {
@@ -617,10 +604,6 @@ impl Engine {
     }
 
     // ----- the engine as a whole -----
-
-    pub fn is_started(&self) -> bool {
-        self.state().started
-    }
 
     pub fn start(&self) -> Result<()> {
         self.block_on(self.start_async())

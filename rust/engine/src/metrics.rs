@@ -16,13 +16,6 @@ fn format_time(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Connection states of a source or sink, as eKuiper reports them.
-pub mod connection {
-    pub const CONNECTED: i64 = 1;
-    pub const CONNECTING: i64 = 0;
-    pub const DISCONNECTED: i64 = -1;
-}
-
 /// The metrics of one operator instance: a source, an operator of the rule, or a sink.
 #[derive(Debug)]
 pub struct OpMetrics {
@@ -53,13 +46,11 @@ impl OpMetrics {
             last_invocation_ms: AtomicI64::new(0),
             last_exception_ms: AtomicI64::new(0),
             last_exception: Mutex::new(String::new()),
-            connection_status: has_connection.then(|| AtomicI64::new(connection::CONNECTED)),
+            // eKuiper's 1: connected. The memory and file sources and this version's sinks
+            // have nothing to lose a connection to.
+            connection_status: has_connection.then(|| AtomicI64::new(1)),
             last_logged_ms: AtomicI64::new(i64::MIN),
         }
-    }
-
-    pub fn prefix(&self) -> &str {
-        &self.prefix
     }
 
     pub fn add_in(&self, n: usize, now_ms: i64) {
@@ -99,24 +90,6 @@ impl OpMetrics {
         self.last_logged_ms
             .compare_exchange(last, now_ms, Relaxed, Relaxed)
             .is_ok()
-    }
-
-    pub fn set_connection_status(&self, status: i64) {
-        if let Some(c) = &self.connection_status {
-            c.store(status, Relaxed);
-        }
-    }
-
-    pub fn records_in(&self) -> u64 {
-        self.records_in.load(Relaxed)
-    }
-
-    pub fn records_out(&self) -> u64 {
-        self.records_out.load(Relaxed)
-    }
-
-    pub fn exceptions(&self) -> u64 {
-        self.exceptions.load(Relaxed)
     }
 
     /// Appends this operator's keys to a rule's status.

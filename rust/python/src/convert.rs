@@ -110,19 +110,9 @@ impl FromPython {
         if let Ok(d) = obj.cast::<PyDict>() {
             return Ok(Value::object(self.dict(d)?));
         }
-        if let Ok(l) = obj.cast::<PyList>() {
-            return l
-                .iter()
-                .map(|item| self.value(&item))
-                .collect::<PyResult<Vec<_>>>()
-                .map(Value::array);
-        }
-        if let Ok(t) = obj.cast::<PyTuple>() {
-            return t
-                .iter()
-                .map(|item| self.value(&item))
-                .collect::<PyResult<Vec<_>>>()
-                .map(Value::array);
+        if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+            let items = obj.try_iter()?.map(|item| self.value(&item?));
+            return items.collect::<PyResult<Vec<_>>>().map(Value::array);
         }
         if let Ok(b) = obj.cast::<PyBytes>() {
             return Ok(Value::Bytes(Arc::from(b.as_bytes())));
@@ -159,16 +149,15 @@ impl FromPython {
         if let Ok(d) = data.cast::<PyDict>() {
             return Ok(vec![self.dict(d)?]);
         }
-        let items: Vec<Bound<'_, PyAny>> = if let Ok(l) = data.cast::<PyList>() {
-            l.iter().collect()
-        } else if let Ok(t) = data.cast::<PyTuple>() {
-            t.iter().collect()
-        } else {
-            return Err(PyTypeError::new_err(format!(
-                "publish takes a dict or a list of dicts, found {}",
-                data.get_type().name()?
-            )));
-        };
+        let items: Vec<Bound<'_, PyAny>> =
+            if data.is_instance_of::<PyList>() || data.is_instance_of::<PyTuple>() {
+                data.try_iter()?.collect::<PyResult<_>>()?
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "publish takes a dict or a list of dicts, found {}",
+                    data.get_type().name()?
+                )));
+            };
         items
             .iter()
             .enumerate()

@@ -54,10 +54,6 @@ impl Map {
         })
     }
 
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
     /// Sets `key` to `value`, replacing an existing entry in place.
     pub fn insert(&mut self, key: Key, value: Value) {
         match self
@@ -87,11 +83,6 @@ impl Map {
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let index = self.entries.iter().position(|(k, _)| k.as_ref() == key)?;
         Some(self.entries.remove(index).1)
-    }
-
-    /// Keeps the entries for which `keep` returns true.
-    pub fn retain(&mut self, mut keep: impl FnMut(&Key, &Value) -> bool) {
-        self.entries.retain(|(k, v)| keep(k, v));
     }
 
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Key, &Value)> {
