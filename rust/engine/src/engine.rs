@@ -19,6 +19,7 @@ use crate::memory_topics::MemoryTopics;
 use crate::metrics::OpMetrics;
 use crate::rule::RuleDef;
 use crate::rule::runtime::{RuleParts, RuleRun};
+use crate::sink::runtime::ActionSpec;
 use crate::sink::{
     LogSinkFactory, MemorySinkFactory, NopSinkFactory, SinkFactory, SinkRegistry, SinkResolver,
 };
@@ -34,7 +35,7 @@ type SourceConfs = HashMap<String, HashMap<String, JsonMap<String, Json>>>;
 struct PreparedRule {
     def: RuleDef,
     plan: SelectPlan,
-    factories: Vec<Arc<dyn SinkFactory>>,
+    actions: Vec<Arc<ActionSpec>>,
 }
 
 /// How an engine is built.
@@ -91,7 +92,7 @@ enum Phase {
 struct RuleEntry {
     def: Arc<RuleDef>,
     plan: Arc<SelectPlan>,
-    factories: Vec<Arc<dyn SinkFactory>>,
+    actions: Vec<Arc<ActionSpec>>,
     /// The state the user asked for: running or not.
     triggered: bool,
     phase: Phase,
@@ -323,23 +324,19 @@ impl Engine {
                 plan.stream
             )));
         }
-        let mut factories = Vec::with_capacity(def.actions.len());
+        let mut actions = Vec::with_capacity(def.actions.len());
         for (i, action) in def.actions.iter().enumerate() {
             let factory = self
                 .inner
                 .sinks
                 .resolve(&action.sink)
                 .map_err(|e| Error::sink(format!("rule {id:?}: actions[{i}]: {e}")))?;
-            factory.validate(&action.props).map_err(|e| {
+            let spec = ActionSpec::new(i, &action.sink, factory, &action.props).map_err(|e| {
                 Error::Rule(format!("rule {id:?}: actions[{i}] ({}): {e}", action.sink))
             })?;
-            factories.push(factory);
+            actions.push(Arc::new(spec));
         }
-        Ok(PreparedRule {
-            def,
-            plan,
-            factories,
-        })
+        Ok(PreparedRule { def, plan, actions })
     }
 
     /// Creates a rule. On a started engine it starts too, unless `triggered` is false; if that
@@ -350,11 +347,7 @@ impl Engine {
     }
 
     pub async fn create_rule_async(&self, rule: &Json) -> Result<String> {
-        let PreparedRule {
-            def,
-            plan,
-            factories,
-        } = self.prepare_rule(rule)?;
+        let PreparedRule { def, plan, actions } = self.prepare_rule(rule)?;
         let id = def.id.clone();
         let start_now = {
             let mut state = self.state();
@@ -368,7 +361,7 @@ impl Engine {
                     triggered: def.triggered,
                     def: Arc::new(def),
                     plan: Arc::new(plan),
-                    factories,
+                    actions,
                     phase: Phase::Stopped,
                     message: String::new(),
                     last_start_ms: 0,
@@ -407,11 +400,8 @@ impl Engine {
                     return Ok(());
                 }
             }
-            let (def, plan, factories) = (
-                entry.def.clone(),
-                entry.plan.clone(),
-                entry.factories.clone(),
-            );
+            let (def, plan, actions) =
+                (entry.def.clone(), entry.plan.clone(), entry.actions.clone());
             let stream = Self::find_stream(&state, &plan.stream).cloned();
             let opened = stream
                 .ok_or_else(|| format!("stream {} does not exist", plan.stream))
@@ -430,8 +420,9 @@ impl Engine {
                         plan,
                         stream,
                         source,
-                        sinks: factories,
+                        actions,
                         clock: self.inner.clock.clone(),
+                        topics: self.inner.topics.clone(),
                     },
                     stale_run,
                 ),
@@ -592,11 +583,12 @@ impl Engine {
             "lastStopTimestamp".into(),
             entry.last_stop_ms.to_string().into(),
         );
+        let now = self.inner.clock.now_ms();
         match &entry.phase {
-            Phase::Running(run) => run.write_metrics(&mut out),
+            Phase::Running(run) => run.write_metrics(&mut out, now),
             _ => {
                 for m in &entry.last_metrics {
-                    m.write_status(&mut out);
+                    m.write_status(&mut out, now);
                 }
             }
         }

@@ -1,12 +1,12 @@
 //! Per-operator metrics with eKuiper's names, updated once per batch with relaxed atomics.
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 
 use chrono::DateTime;
 use serde_json::{Map as JsonMap, Value as Json};
 
-/// eKuiper's `last_invocation` format: local-free, microseconds, no zone.
+/// eKuiper's `last_invocation` format: no zone, microseconds.
 fn format_time(ms: i64) -> String {
     if ms == 0 {
         return String::new();
@@ -14,6 +14,33 @@ fn format_time(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms)
         .map(|dt| dt.format("%Y-%m-%dT%H:%M:%S%.6f").to_string())
         .unwrap_or_default()
+}
+
+/// The state of an action's queue, shared by the queue (which updates it) and the metrics of
+/// the action's sink instances (which report it).
+#[derive(Debug, Default)]
+pub struct QueueGauge {
+    pub length: AtomicUsize,
+    /// Results dropped by the buffer-full policy.
+    pub dropped: AtomicU64,
+}
+
+/// What only sinks count.
+#[derive(Debug)]
+struct SinkCounters {
+    queue: Arc<QueueGauge>,
+    retries: AtomicU64,
+    dead_letters: AtomicU64,
+    /// When the call in progress started; 0 when the sink is idle.
+    in_flight_since_ms: AtomicI64,
+    /// `Some` when the action caches on disk.
+    cache: Option<CacheCounters>,
+}
+
+#[derive(Debug, Default)]
+struct CacheCounters {
+    length: AtomicU64,
+    dropped: AtomicU64,
 }
 
 /// The metrics of one operator instance: a source, an operator of the rule, or a sink.
@@ -25,13 +52,13 @@ pub struct OpMetrics {
     records_out: AtomicU64,
     exceptions: AtomicU64,
     process_latency_us: AtomicU64,
-    buffer_length: AtomicU64,
     last_invocation_ms: AtomicI64,
     last_exception_ms: AtomicI64,
     last_exception: Mutex<String>,
     /// Only sources and sinks have a connection.
     connection_status: Option<AtomicI64>,
     last_logged_ms: AtomicI64,
+    sink: Option<SinkCounters>,
 }
 
 impl OpMetrics {
@@ -42,7 +69,6 @@ impl OpMetrics {
             records_out: AtomicU64::new(0),
             exceptions: AtomicU64::new(0),
             process_latency_us: AtomicU64::new(0),
-            buffer_length: AtomicU64::new(0),
             last_invocation_ms: AtomicI64::new(0),
             last_exception_ms: AtomicI64::new(0),
             last_exception: Mutex::new(String::new()),
@@ -50,6 +76,22 @@ impl OpMetrics {
             // have nothing to lose a connection to.
             connection_status: has_connection.then(|| AtomicI64::new(1)),
             last_logged_ms: AtomicI64::new(i64::MIN),
+            sink: None,
+        }
+    }
+
+    /// The metrics of a sink instance, which also report its action's queue and, when the
+    /// action caches, the cache.
+    pub fn for_sink(prefix: String, queue: Arc<QueueGauge>, caches: bool) -> OpMetrics {
+        OpMetrics {
+            sink: Some(SinkCounters {
+                queue,
+                retries: AtomicU64::new(0),
+                dead_letters: AtomicU64::new(0),
+                in_flight_since_ms: AtomicI64::new(0),
+                cache: caches.then(CacheCounters::default),
+            }),
+            ..OpMetrics::new(prefix, true)
         }
     }
 
@@ -66,10 +108,6 @@ impl OpMetrics {
     pub fn set_latency(&self, elapsed: std::time::Duration, records: usize) {
         let per_record = elapsed.as_micros() as u64 / records.max(1) as u64;
         self.process_latency_us.store(per_record, Relaxed);
-    }
-
-    pub fn set_buffer_length(&self, n: usize) {
-        self.buffer_length.store(n as u64, Relaxed);
     }
 
     pub fn add_exception(&self, message: &str, now_ms: i64) {
@@ -92,8 +130,39 @@ impl OpMetrics {
             .is_ok()
     }
 
+    /// A sink call starts (`Some(now)`) or ends (`None`).
+    pub fn set_in_flight(&self, since_ms: Option<i64>) {
+        if let Some(s) = &self.sink {
+            s.in_flight_since_ms.store(since_ms.unwrap_or(0), Relaxed);
+        }
+    }
+
+    pub fn add_retry(&self) {
+        if let Some(s) = &self.sink {
+            s.retries.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn add_dead_letters(&self, n: usize) {
+        if let Some(s) = &self.sink {
+            s.dead_letters.fetch_add(n as u64, Relaxed);
+        }
+    }
+
+    pub fn set_cache_length(&self, n: usize) {
+        if let Some(c) = self.sink.as_ref().and_then(|s| s.cache.as_ref()) {
+            c.length.store(n as u64, Relaxed);
+        }
+    }
+
+    pub fn add_cache_dropped(&self, n: usize) {
+        if let Some(c) = self.sink.as_ref().and_then(|s| s.cache.as_ref()) {
+            c.dropped.fetch_add(n as u64, Relaxed);
+        }
+    }
+
     /// Appends this operator's keys to a rule's status.
-    pub fn write_status(&self, out: &mut JsonMap<String, Json>) {
+    pub fn write_status(&self, out: &mut JsonMap<String, Json>, now_ms: i64) {
         let p = &self.prefix;
         let mut put = |metric: &str, v: Json| {
             out.insert(format!("{p}_{metric}"), v);
@@ -104,7 +173,11 @@ impl OpMetrics {
             "process_latency_us",
             self.process_latency_us.load(Relaxed).into(),
         );
-        put("buffer_length", self.buffer_length.load(Relaxed).into());
+        let queued = self
+            .sink
+            .as_ref()
+            .map_or(0, |s| s.queue.length.load(Relaxed));
+        put("buffer_length", queued.into());
         put(
             "last_invocation",
             format_time(self.last_invocation_ms.load(Relaxed)).into(),
@@ -123,6 +196,22 @@ impl OpMetrics {
         if let Some(c) = &self.connection_status {
             put("connection_status", c.load(Relaxed).into());
         }
+        if let Some(s) = &self.sink {
+            put("buffer_dropped_total", s.queue.dropped.load(Relaxed).into());
+            put("retries_total", s.retries.load(Relaxed).into());
+            put("dead_letter_total", s.dead_letters.load(Relaxed).into());
+            let since = s.in_flight_since_ms.load(Relaxed);
+            let in_flight = if since == 0 {
+                0
+            } else {
+                (now_ms - since).max(0)
+            };
+            put("collect_in_flight_ms", in_flight.into());
+            if let Some(c) = &s.cache {
+                put("cache_length", c.length.load(Relaxed).into());
+                put("cache_dropped_total", c.dropped.load(Relaxed).into());
+            }
+        }
     }
 }
 
@@ -132,12 +221,15 @@ mod tests {
 
     #[test]
     fn status_keys_follow_ekuiper() {
-        let m = OpMetrics::new("sink_log_0_0".into(), true);
+        let queue = Arc::new(QueueGauge::default());
+        queue.length.store(4, Relaxed);
+        let m = OpMetrics::for_sink("sink_log_0_0".into(), queue, false);
         m.add_in(3, 1_700_000_000_123);
         m.add_out(2);
         m.add_exception("boom", 1_700_000_000_456);
+        m.set_in_flight(Some(1_700_000_000_000));
         let mut out = JsonMap::new();
-        m.write_status(&mut out);
+        m.write_status(&mut out, 1_700_000_000_250);
         assert_eq!(out["sink_log_0_0_records_in_total"], 3);
         assert_eq!(out["sink_log_0_0_records_out_total"], 2);
         assert_eq!(out["sink_log_0_0_exceptions_total"], 1);
@@ -151,5 +243,8 @@ mod tests {
             "2023-11-14T22:13:20.123000"
         );
         assert_eq!(out["sink_log_0_0_connection_status"], 1);
+        assert_eq!(out["sink_log_0_0_buffer_length"], 4);
+        assert_eq!(out["sink_log_0_0_collect_in_flight_ms"], 250);
+        assert!(!out.contains_key("sink_log_0_0_cache_length"));
     }
 }

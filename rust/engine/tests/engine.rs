@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json, json};
-use sinkbridge_engine::sink::{CollectReport, Sink, SinkContext, SinkError, SinkFactory};
+use sinkbridge_engine::sink::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
 use sinkbridge_engine::value::{Row, Value, to_json_string};
 use sinkbridge_engine::{Engine, EngineConfig, Error};
 
@@ -71,9 +71,9 @@ impl Sink for RecordingSink {
         Ok(())
     }
 
-    async fn collect(&mut self, _: &SinkContext, items: Vec<Value>) -> CollectReport {
+    async fn collect(&mut self, _: &SinkContext, items: Batch) -> CollectReport {
         let mut events = self.0.events.lock().unwrap();
-        events.extend(items.iter().map(to_json_string));
+        events.extend(items.iter().map(|item| to_json_string(&item.data)));
         CollectReport::default()
     }
 

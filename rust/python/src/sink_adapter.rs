@@ -16,7 +16,7 @@ use pyo3::types::PyList;
 use serde_json::{Map as JsonMap, Value as Json};
 use tokio::sync::oneshot;
 
-use sinkbridge_engine::sink::{CollectReport, Sink, SinkContext, SinkError, SinkFactory};
+use sinkbridge_engine::sink::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
 use sinkbridge_engine::value::Value;
 
 use crate::convert::ToPython;
@@ -40,7 +40,7 @@ impl PySinkFactory {
 
 enum Job {
     Open(oneshot::Sender<Result<(), SinkError>>),
-    Collect(Vec<Value>, oneshot::Sender<CollectReport>),
+    Collect(Batch, oneshot::Sender<CollectReport>),
     Close(oneshot::Sender<Result<(), SinkError>>),
 }
 
@@ -98,7 +98,7 @@ impl Sink for PySink {
         rx.await.map_err(|_| worker_gone())?
     }
 
-    async fn collect(&mut self, _: &SinkContext, items: Vec<Value>) -> CollectReport {
+    async fn collect(&mut self, _: &SinkContext, items: Batch) -> CollectReport {
         let count = items.len();
         let (tx, rx) = oneshot::channel();
         if let Err(e) = self.send(Job::Collect(items, tx)) {
@@ -236,30 +236,35 @@ impl<'py> Worker<'py> {
     }
 
     /// Hands a batch of results to the sink: one `collect_batch` call, or one `collect` call
-    /// per result, all under one hold of the GIL.
-    fn collect(&mut self, py: Python<'py>, items: Vec<Value>) -> CollectReport {
-        let mut report = CollectReport::default();
+    /// per result, all under one hold of the GIL. A transient failure stops the batch there,
+    /// so that the retry keeps the order.
+    fn collect(&mut self, py: Python<'py>, items: Batch) -> CollectReport {
         if self.batched {
             let converted: PyResult<Bound<'py, PyList>> = (|| {
-                let list = PyList::empty(py);
-                for item in &items {
-                    list.append(self.to_python.value(py, item)?)?;
-                }
-                Ok(list)
+                let data = items
+                    .iter()
+                    .map(|item| self.to_python.value(py, &item.data))
+                    .collect::<PyResult<Vec<_>>>()?;
+                PyList::new(py, data)
             })();
-            let outcome = converted.and_then(|list| self.collect.call1((&self.ctx, list)));
-            if let Err(e) = outcome {
-                return CollectReport::all_failed(items.len(), sink_error(py, e));
-            }
-            return report;
+            return match converted.and_then(|list| self.collect.call1((&self.ctx, list))) {
+                Ok(_) => CollectReport::default(),
+                Err(e) => CollectReport::all_failed(items.len(), sink_error(py, e)),
+            };
         }
+        let mut report = CollectReport::default();
         for (i, item) in items.iter().enumerate() {
             let outcome = self
                 .to_python
-                .value(py, item)
+                .value(py, &item.data)
                 .and_then(|data| self.collect.call1((&self.ctx, data)));
             if let Err(e) = outcome {
-                report.failures.push((i, sink_error(py, e)));
+                let error = sink_error(py, e);
+                if error.retryable {
+                    report.retry_from = Some((i, error));
+                    break;
+                }
+                report.failures.push((i, error));
             }
         }
         report

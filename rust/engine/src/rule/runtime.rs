@@ -14,10 +14,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::memory_topics::MemoryTopics;
 use crate::memory_topics::RowBatch;
 use crate::metrics::OpMetrics;
-use crate::sink::runtime::run_sink;
-use crate::sink::{Sink, SinkContext, SinkError, SinkFactory};
+use crate::sink::SinkError;
+use crate::sink::queue::ActionQueue;
+use crate::sink::runtime::{ActionSpec, Instance, InstanceEnv, open_instances};
 use crate::source::{Source, SourceOutput};
 use crate::sql::{RowError, SelectPlan};
 use crate::stream::{Schema, StreamDef};
@@ -38,19 +40,25 @@ pub(crate) struct RuleParts {
     pub plan: Arc<SelectPlan>,
     pub stream: Arc<StreamDef>,
     pub source: Box<dyn Source>,
-    /// One factory per action, in the order of the rule's actions.
-    pub sinks: Vec<Arc<dyn SinkFactory>>,
+    /// The rule's actions, in order.
+    pub actions: Vec<Arc<ActionSpec>>,
     pub clock: Arc<dyn Clock>,
+    pub topics: Arc<MemoryTopics>,
 }
 
 /// A rule that runs.
 pub(crate) struct RuleRun {
     cancel: CancellationToken,
+    /// Cancelled when a stop has waited long enough: sinks still retrying give up.
+    stopping: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     metrics: Vec<Arc<OpMetrics>>,
     /// Set when the rule failed while running (its source gave up).
     failure: Arc<Mutex<Option<String>>>,
 }
+
+/// How long sinks still retrying get to close after they were told to give up.
+const GIVE_UP_GRACE: Duration = Duration::from_secs(1);
 
 impl RuleRun {
     /// Creates and opens the sinks, then starts the tasks. A sink that fails to configure or
@@ -61,8 +69,9 @@ impl RuleRun {
             plan,
             stream,
             source,
-            sinks,
+            actions,
             clock,
+            topics,
         } = parts;
         let source_metrics = Arc::new(OpMetrics::new(format!("source_{}_0", stream.name), true));
         let mut op_index = 0;
@@ -73,29 +82,25 @@ impl RuleRun {
         let filter_metrics = plan.has_condition().then(|| next_op("filter"));
         let project_metrics = next_op("project");
 
-        let mut opened: Vec<(Box<dyn Sink>, SinkContext, Arc<OpMetrics>)> = Vec::new();
-        for (index, (factory, action)) in sinks.iter().zip(&rule.actions).enumerate() {
-            let ctx = SinkContext {
-                rule_id: rule.id.clone(),
-                op_id: format!("{}_{index}", action.sink),
-                instance_id: 0,
-            };
-            let metrics = Arc::new(OpMetrics::new(
-                format!("sink_{}_{index}_0", action.sink),
-                true,
+        let mut opened = Vec::with_capacity(actions.len());
+        for action in &actions {
+            let queue = Arc::new(ActionQueue::new(
+                action.conf.buffer_length,
+                action.conf.buffer_full_policy,
             ));
-            let created = match factory.create(&ctx, &action.props).await {
-                Ok(mut sink) => sink.open(&ctx).await.map(|()| sink),
-                Err(e) => Err(e),
-            };
-            match created {
-                Ok(sink) => opened.push((sink, ctx, metrics)),
+            match open_instances(action, &rule.id, &queue).await {
+                Ok(instances) => opened.push((action.clone(), queue, instances)),
                 Err(e) => {
-                    for (mut sink, ctx, _) in opened {
-                        let _ = sink.close(&ctx).await;
+                    for (_, _, instances) in opened {
+                        for (mut sink, ctx, _) in instances {
+                            let _ = sink.close(&ctx).await;
+                        }
                     }
                     return Err(SinkError {
-                        message: format!("actions[{index}] ({}): {}", action.sink, e.message),
+                        message: format!(
+                            "actions[{}] ({}): {}",
+                            action.index, action.key, e.message
+                        ),
                         ..e
                     });
                 }
@@ -103,34 +108,36 @@ impl RuleRun {
         }
 
         let cancel = CancellationToken::new();
+        let stopping = CancellationToken::new();
         let failure = Arc::new(Mutex::new(None));
-        let buffer = batches_for(rule.options.buffer_length);
         let mut tasks = Vec::new();
         let mut metrics = vec![source_metrics.clone()];
         metrics.extend(filter_metrics.clone());
         metrics.push(project_metrics.clone());
 
-        let mut sink_txs = Vec::with_capacity(opened.len());
-        for ((sink, ctx, sink_metrics), action) in opened.into_iter().zip(&rule.actions) {
-            // bufferLength on an action bounds that sink's queue; the rule option is the default.
-            let length = action
-                .props
-                .get("bufferLength")
-                .and_then(Json::as_u64)
-                .map_or(rule.options.buffer_length, |n| n as usize);
-            let (tx, rx) = mpsc::channel(batches_for(length));
-            sink_txs.push(tx);
-            metrics.push(sink_metrics.clone());
-            tasks.push(tokio::spawn(run_sink(
-                sink,
-                ctx,
-                rx,
-                sink_metrics,
-                clock.clone(),
-            )));
+        let mut queues = Vec::with_capacity(opened.len());
+        for (action, queue, instances) in opened {
+            for (sink, ctx, sink_metrics) in instances {
+                metrics.push(sink_metrics.clone());
+                let instance = Instance {
+                    sink,
+                    env: InstanceEnv {
+                        ctx,
+                        metrics: sink_metrics,
+                        action: action.clone(),
+                        queue: queue.clone(),
+                        clock: clock.clone(),
+                        stopping: stopping.clone(),
+                        topics: topics.clone(),
+                    },
+                };
+                tasks.push(tokio::spawn(instance.run()));
+            }
+            queues.push(queue);
         }
 
-        let (source_tx, source_rx) = mpsc::channel::<RowBatch>(buffer);
+        let (source_tx, source_rx) =
+            mpsc::channel::<RowBatch>(batches_for(rule.options.buffer_length));
         let operator = Operator {
             rule_id: rule.id.clone(),
             plan,
@@ -140,7 +147,7 @@ impl RuleRun {
             filter_metrics,
             project_metrics,
         };
-        tasks.push(tokio::spawn(operator.run(source_rx, sink_txs)));
+        tasks.push(tokio::spawn(operator.run(source_rx, queues)));
 
         let output = SourceOutput {
             tx: source_tx,
@@ -164,20 +171,31 @@ impl RuleRun {
         }));
         Ok(RuleRun {
             cancel,
+            stopping,
             tasks,
             metrics,
             failure,
         })
     }
 
-    /// Stops the rule, letting queued results reach the sinks, for at most `timeout`.
-    /// Returns false when some task did not finish in time (a sink stuck in a call).
+    /// Stops the rule: the source stops, and queued results reach the sinks. A sink still
+    /// retrying when `timeout` is up gives up; one stuck in a call is abandoned. Returns false
+    /// when some task did not finish.
     pub async fn stop(self, timeout: Duration) -> (bool, Vec<Arc<OpMetrics>>) {
         self.cancel.cancel();
         let deadline = tokio::time::Instant::now() + timeout;
-        let mut all_done = true;
+        let mut pending = Vec::new();
         for task in self.tasks {
-            if tokio::time::timeout_at(deadline, task).await.is_err() {
+            let mut task = task;
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                pending.push(task);
+            }
+        }
+        self.stopping.cancel();
+        let grace = tokio::time::Instant::now() + GIVE_UP_GRACE;
+        let mut all_done = true;
+        for task in pending {
+            if tokio::time::timeout_at(grace, task).await.is_err() {
                 all_done = false;
             }
         }
@@ -189,9 +207,9 @@ impl RuleRun {
         self.failure.lock().ok().and_then(|f| f.clone())
     }
 
-    pub fn write_metrics(&self, out: &mut JsonMap<String, Json>) {
+    pub fn write_metrics(&self, out: &mut JsonMap<String, Json>, now_ms: i64) {
         for m in &self.metrics {
-            m.write_status(out);
+            m.write_status(out, now_ms);
         }
     }
 }
@@ -208,7 +226,7 @@ struct Operator {
 }
 
 impl Operator {
-    async fn run(self, mut input: mpsc::Receiver<RowBatch>, sinks: Vec<mpsc::Sender<Vec<Value>>>) {
+    async fn run(self, mut input: mpsc::Receiver<RowBatch>, sinks: Vec<Arc<ActionQueue>>) {
         let error_key: Key = Key::from("error");
         while let Some(batch) = input.recv().await {
             let started = Instant::now();
@@ -262,15 +280,17 @@ impl Operator {
                 continue;
             }
             let last = sinks.len().saturating_sub(1);
-            for (i, tx) in sinks.iter().enumerate() {
+            for (i, queue) in sinks.iter().enumerate() {
                 let items = if i == last {
                     std::mem::take(&mut results)
                 } else {
                     results.clone()
                 };
-                // A sink task that is gone has been abandoned by a stop; nothing to do.
-                let _ = tx.send(items).await;
+                queue.push(items).await;
             }
+        }
+        for queue in &sinks {
+            queue.close();
         }
     }
 }

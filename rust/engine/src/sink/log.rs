@@ -1,25 +1,37 @@
 //! The `log` sink: writes each result to the engine's log, as eKuiper's does:
-//! `sink result for rule <id>: <json>`.
+//! `sink result for rule <id>: <payload>`, the payload encoded by the `format` property.
 
 use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use super::{CollectReport, Sink, SinkContext, SinkError, SinkFactory};
-use crate::value::{Value, to_json_string};
+use super::conf::parse_props;
+use super::encode::Encoder;
+use super::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
 
 #[derive(Debug, Default)]
 pub struct LogSinkFactory;
 
-struct LogSink;
+struct LogSink {
+    encoder: Encoder,
+}
 
 #[async_trait]
 impl SinkFactory for LogSinkFactory {
+    fn properties(&self) -> Option<&'static [&'static str]> {
+        Some(&[])
+    }
+
     async fn create(
         &self,
         _: &SinkContext,
-        _: &JsonMap<String, Json>,
+        props: &JsonMap<String, Json>,
     ) -> Result<Box<dyn Sink>, SinkError> {
-        Ok(Box::new(LogSink))
+        let conf = parse_props(props, self.properties())
+            .map_err(SinkError::new)?
+            .conf;
+        Ok(Box::new(LogSink {
+            encoder: Encoder::new(conf.format, conf.fields.as_deref()),
+        }))
     }
 
     fn describe(&self) -> String {
@@ -33,9 +45,10 @@ impl Sink for LogSink {
         Ok(())
     }
 
-    async fn collect(&mut self, ctx: &SinkContext, items: Vec<Value>) -> CollectReport {
-        for item in &items {
-            tracing::info!(target: "sinkbridge.sink.log", "sink result for rule {}: {}", ctx.rule_id, to_json_string(item));
+    async fn collect(&mut self, ctx: &SinkContext, items: Batch) -> CollectReport {
+        for item in items.iter() {
+            let payload = self.encoder.encode(item);
+            tracing::info!(target: "sinkbridge.sink.log", "sink result for rule {}: {payload}", ctx.rule_id);
         }
         CollectReport::default()
     }

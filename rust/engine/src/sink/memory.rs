@@ -1,14 +1,16 @@
 //! The `memory` sink: publishes each result row to an in-process topic, so that the memory
-//! source of another rule (or of the same engine's streams) reads it. This is how rules chain.
+//! source of another rule reads it. This is how rules chain. The `topic` may be a template,
+//! rendered per result (`"alerts/{{device}}"` with `sendSingle`); a `dataTemplate` must render
+//! a JSON object (a row) or an array of them.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use super::{CollectReport, Sink, SinkContext, SinkError, SinkFactory};
+use super::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
 use crate::memory_topics::{MemoryTopics, validate_topic};
-use crate::value::{Row, Value};
+use crate::value::{JsonDecoder, Row, Value, decode_json_rows};
 
 #[derive(Clone)]
 pub struct MemorySinkFactory {
@@ -33,12 +35,18 @@ fn topic_of(props: &JsonMap<String, Json>) -> Result<String, String> {
         Some(_) => return Err("the memory sink's topic must be a string".into()),
         None => return Err("the memory sink needs a topic property".into()),
     };
-    validate_topic(&topic)?;
+    if !topic.contains("{{") {
+        validate_topic(&topic)?;
+    }
     Ok(topic)
 }
 
 #[async_trait]
 impl SinkFactory for MemorySinkFactory {
+    fn properties(&self) -> Option<&'static [&'static str]> {
+        Some(&["topic"])
+    }
+
     fn validate(&self, props: &JsonMap<String, Json>) -> Result<(), String> {
         topic_of(props).map(|_| ())
     }
@@ -51,6 +59,7 @@ impl SinkFactory for MemorySinkFactory {
         Ok(Box::new(MemorySink {
             topics: self.topics.clone(),
             topic: topic_of(props).map_err(SinkError::new)?,
+            decoder: JsonDecoder::new(),
         }))
     }
 
@@ -62,25 +71,44 @@ impl SinkFactory for MemorySinkFactory {
 struct MemorySink {
     topics: Arc<MemoryTopics>,
     topic: String,
+    decoder: JsonDecoder,
 }
 
-/// Appends the rows of one result: a list of rows, or a single row.
-fn push_rows(item: Value, rows: &mut Vec<Row>) -> Result<(), String> {
-    match item {
-        Value::Object(row) => rows.push(Arc::unwrap_or_clone(row)),
-        Value::Array(items) => {
-            for v in Arc::unwrap_or_clone(items) {
-                push_rows(v, rows)?;
+impl MemorySink {
+    /// The rows of one item: a row, a list of rows, or the JSON a template rendered.
+    fn rows(&mut self, data: &Value) -> Result<Vec<Row>, String> {
+        let mut rows = Vec::new();
+        match data {
+            Value::Object(row) => rows.push((**row).clone()),
+            Value::Array(items) => {
+                for item in items.iter() {
+                    match item {
+                        Value::Object(row) => rows.push((**row).clone()),
+                        other => {
+                            return Err(format!(
+                                "the memory sink publishes rows, got {}",
+                                other.type_name()
+                            ));
+                        }
+                    }
+                }
+            }
+            Value::String(text) => {
+                decode_json_rows(&mut self.decoder, text.as_bytes(), |row| rows.push(row)).map_err(
+                    |e| {
+                        format!("the memory sink publishes rows, and the dataTemplate rendered {e}")
+                    },
+                )?
+            }
+            other => {
+                return Err(format!(
+                    "the memory sink publishes rows, got {}",
+                    other.type_name()
+                ));
             }
         }
-        other => {
-            return Err(format!(
-                "the memory sink publishes rows, got {}",
-                other.type_name()
-            ));
-        }
+        Ok(rows)
     }
-    Ok(())
 }
 
 #[async_trait]
@@ -89,17 +117,17 @@ impl Sink for MemorySink {
         Ok(())
     }
 
-    async fn collect(&mut self, _: &SinkContext, items: Vec<Value>) -> CollectReport {
-        let count = items.len();
-        let mut rows = Vec::with_capacity(count);
+    async fn collect(&mut self, _: &SinkContext, items: Batch) -> CollectReport {
         let mut report = CollectReport::default();
-        for (i, item) in items.into_iter().enumerate() {
-            if let Err(e) = push_rows(item, &mut rows) {
+        for (i, item) in items.iter().enumerate() {
+            let topic = item.prop("topic").unwrap_or(&self.topic).to_string();
+            let published = match self.rows(&item.data) {
+                Ok(rows) => self.topics.publish(&topic, Arc::new(rows)).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = published {
                 report.failures.push((i, SinkError::new(e)));
             }
-        }
-        if let Err(e) = self.topics.publish(&self.topic, Arc::new(rows)).await {
-            return CollectReport::all_failed(count, SinkError::new(e));
         }
         report
     }

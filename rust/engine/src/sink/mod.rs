@@ -1,13 +1,19 @@
 //! Sinks: the trait every sink implements (Rust or, through the pyo3 layer, Python), the
-//! factories that create them, and the registry that resolves an action key to a factory.
+//! factories that create them, the registry that resolves an action key to a factory, and the
+//! runtime between a rule and its sinks (shaping, queueing, batching, retries).
 
+pub mod conf;
+pub mod encode;
 mod log;
 mod memory;
 mod nop;
+pub(crate) mod queue;
 mod registry;
 pub(crate) mod runtime;
+pub mod shape;
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json};
@@ -29,11 +35,40 @@ pub struct SinkContext {
     pub instance_id: usize,
 }
 
+/// One result as a sink receives it, after shaping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SinkItem {
+    /// A list of rows, one row (`sendSingle`), or text (what a `dataTemplate` rendered).
+    pub data: Value,
+    /// The sink's dynamic properties rendered for this item, by property path.
+    pub props: Vec<(String, String)>,
+}
+
+impl SinkItem {
+    pub fn new(data: Value) -> SinkItem {
+        SinkItem {
+            data,
+            props: Vec::new(),
+        }
+    }
+
+    /// A dynamic property's value for this item, if that property is a template.
+    pub fn prop(&self, path: &str) -> Option<&str> {
+        self.props
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The items handed to one `collect` call. Shared, so that a retry resends without copying.
+pub type Batch = Arc<[SinkItem]>;
+
 /// A failure reported by a sink.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SinkError {
     pub message: String,
-    /// Transient: the same data may succeed later (used by the retry runtime).
+    /// Transient: the same data may succeed later, so the runtime retries it.
     pub retryable: bool,
     /// The host's original error, if any.
     pub cause: Option<Cause>,
@@ -47,6 +82,13 @@ impl SinkError {
             cause: None,
         }
     }
+
+    pub fn retryable(message: impl Into<String>) -> SinkError {
+        SinkError {
+            retryable: true,
+            ..SinkError::new(message)
+        }
+    }
 }
 
 impl fmt::Display for SinkError {
@@ -55,30 +97,46 @@ impl fmt::Display for SinkError {
     }
 }
 
-/// What became of a batch handed to [`Sink::collect`]: the items that failed, by index.
+/// What became of a batch handed to [`Sink::collect`].
 #[derive(Debug, Default)]
 pub struct CollectReport {
+    /// Items that failed for good, by index: counted and given up on.
     pub failures: Vec<(usize, SinkError)>,
+    /// A transient failure at this index: that item and every later one were not delivered,
+    /// and are retried in order. A sink stops at its first transient failure so that a retry
+    /// never reorders what it delivers.
+    pub retry_from: Option<(usize, SinkError)>,
 }
 
 impl CollectReport {
     /// Every item of a batch of `len` failed with the same error.
     pub fn all_failed(len: usize, error: SinkError) -> CollectReport {
+        if error.retryable {
+            return CollectReport {
+                failures: Vec::new(),
+                retry_from: (len > 0).then_some((0, error)),
+            };
+        }
         CollectReport {
             failures: (0..len).map(|i| (i, error.clone())).collect(),
+            retry_from: None,
         }
+    }
+
+    /// How many of `len` items were delivered.
+    pub fn delivered(&self, len: usize) -> usize {
+        let attempted = self.retry_from.as_ref().map_or(len, |(i, _)| (*i).min(len));
+        attempted - self.failures.iter().filter(|(i, _)| *i < attempted).count()
     }
 }
 
 /// A sink: receives rule results. `open` is called once before the first `collect`, `close`
 /// once at the end of every run that opened it.
-///
-/// Each item is one rule result: a list of rows (an array of objects).
 #[async_trait]
 pub trait Sink: Send {
     async fn open(&mut self, ctx: &SinkContext) -> Result<(), SinkError>;
 
-    async fn collect(&mut self, ctx: &SinkContext, items: Vec<Value>) -> CollectReport;
+    async fn collect(&mut self, ctx: &SinkContext, items: Batch) -> CollectReport;
 
     async fn close(&mut self, ctx: &SinkContext) -> Result<(), SinkError>;
 }
@@ -86,12 +144,19 @@ pub trait Sink: Send {
 /// Creates the sinks of one action key.
 #[async_trait]
 pub trait SinkFactory: Send + Sync + fmt::Debug {
-    /// Checks an action's properties when the rule is created, before anything runs.
+    /// The sink's own properties; `None` when it takes any (Python sinks receive every
+    /// property). Anything else that is not a common property is an error at rule creation.
+    fn properties(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+
+    /// Checks an action's own properties when the rule is created, before anything runs.
     fn validate(&self, _props: &JsonMap<String, Json>) -> Result<(), String> {
         Ok(())
     }
 
-    /// Creates and configures one sink instance when the rule starts.
+    /// Creates and configures one sink instance when the rule starts. `props` holds every
+    /// property of the action, common ones included, as eKuiper passes them to `Configure`.
     async fn create(
         &self,
         ctx: &SinkContext,

@@ -3,8 +3,7 @@
 use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use super::{CollectReport, Sink, SinkContext, SinkError, SinkFactory};
-use crate::value::Value;
+use super::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
 
 #[derive(Debug, Default)]
 pub struct NopSinkFactory;
@@ -13,6 +12,10 @@ struct NopSink;
 
 #[async_trait]
 impl SinkFactory for NopSinkFactory {
+    fn properties(&self) -> Option<&'static [&'static str]> {
+        Some(&[])
+    }
+
     async fn create(
         &self,
         _: &SinkContext,
@@ -32,7 +35,7 @@ impl Sink for NopSink {
         Ok(())
     }
 
-    async fn collect(&mut self, _: &SinkContext, _: Vec<Value>) -> CollectReport {
+    async fn collect(&mut self, _: &SinkContext, _: Batch) -> CollectReport {
         CollectReport::default()
     }
 

@@ -36,6 +36,10 @@ impl Map {
         self.entries.is_empty()
     }
 
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries
             .iter()
