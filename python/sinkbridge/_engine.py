@@ -32,9 +32,10 @@ def _stop_live_engines() -> None:
 class Engine:
     """A streaming SQL engine with its streams, rules and sinks, running in this process.
 
-    ``data_dir`` names the folder the engine may keep data in; ``None`` keeps everything in
-    memory. In this version the engine stores nothing there yet: streams and rules live as
-    long as the engine object. ``plugins_dir`` is the folder searched for ``<key>.py`` sink
+    ``data_dir`` names the folder the engine keeps data in: the sink cache (``enableCache``),
+    which survives restarts and crashes. ``None`` keeps everything in memory, and then
+    ``enableCache`` is refused. Streams and rules live as long as the engine object in this
+    version. ``plugins_dir`` is the folder searched for ``<key>.py`` sink
     plugins (default ``sinks``, relative to the working directory). ``stop_timeout`` is how
     long stopping a rule waits for its sinks to take what is queued and close (a sink stuck in
     a call is abandoned after it, and the stop goes on).
@@ -54,7 +55,7 @@ class Engine:
             os.makedirs(data_dir, exist_ok=True)
         self.data_dir = None if data_dir is None else os.fspath(data_dir)
         self.plugins_dir = os.fspath(plugins_dir)
-        self._core = _core.Engine(self.plugins_dir, stop_timeout)
+        self._core = _core.Engine(self.plugins_dir, stop_timeout, self.data_dir)
         self._stop_requested = threading.Event()
         _live_engines.add(self)
 

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::memory_topics::MemoryTopics;
 use crate::metrics::OpMetrics;
 use crate::rule::RuleDef;
 use crate::rule::runtime::{RuleParts, RuleRun};
+use crate::sink::cache::SinkCache;
 use crate::sink::runtime::ActionSpec;
 use crate::sink::{
     LogSinkFactory, MemorySinkFactory, NopSinkFactory, SinkFactory, SinkRegistry, SinkResolver,
@@ -46,6 +48,8 @@ pub struct EngineConfig {
     pub stop_timeout: Duration,
     /// Threads of the engine's async runtime.
     pub worker_threads: usize,
+    /// Where the engine keeps data (the sink cache); `None` keeps everything in memory.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -54,6 +58,7 @@ impl Default for EngineConfig {
             clock: Arc::new(SystemClock),
             stop_timeout: Duration::from_secs(10),
             worker_threads: 2,
+            data_dir: None,
         }
     }
 }
@@ -69,6 +74,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     stop_timeout: Duration,
     topics: Arc<MemoryTopics>,
+    cache: Option<SinkCache>,
     sinks: SinkRegistry,
     sources: Vec<Arc<dyn SourceType>>,
     source_confs: RwLock<SourceConfs>,
@@ -136,6 +142,12 @@ impl Engine {
             .enable_all()
             .build()
             .map_err(|e| Error::Rule(format!("cannot start the engine's runtime: {e}")))?;
+        let cache = config
+            .data_dir
+            .as_deref()
+            .map(SinkCache::open)
+            .transpose()
+            .map_err(Error::Rule)?;
         let topics = MemoryTopics::new();
         let builtin: Vec<(&'static str, Arc<dyn SinkFactory>)> = vec![
             ("log", Arc::new(LogSinkFactory)),
@@ -152,6 +164,7 @@ impl Engine {
                 clock: config.clock,
                 stop_timeout: config.stop_timeout,
                 topics,
+                cache,
                 sinks: SinkRegistry::new(builtin),
                 sources,
                 source_confs: RwLock::default(),
@@ -331,9 +344,18 @@ impl Engine {
                 .sinks
                 .resolve(&action.sink)
                 .map_err(|e| Error::sink(format!("rule {id:?}: actions[{i}]: {e}")))?;
-            let spec = ActionSpec::new(i, &action.sink, factory, &action.props).map_err(|e| {
+            let in_action = |e: String| {
                 Error::Rule(format!("rule {id:?}: actions[{i}] ({}): {e}", action.sink))
-            })?;
+            };
+            let spec =
+                ActionSpec::new(i, &action.sink, factory, &action.props).map_err(in_action)?;
+            if spec.conf.enable_cache && self.inner.cache.is_none() {
+                return Err(in_action(
+                    "enableCache needs a data directory, where the cache survives restarts and crashes; \
+                     create the engine with a data_dir"
+                        .into(),
+                ));
+            }
             actions.push(Arc::new(spec));
         }
         Ok(PreparedRule { def, plan, actions })
@@ -423,6 +445,7 @@ impl Engine {
                         actions,
                         clock: self.inner.clock.clone(),
                         topics: self.inner.topics.clone(),
+                        cache: self.inner.cache.clone(),
                     },
                     stale_run,
                 ),
@@ -541,9 +564,13 @@ impl Engine {
         self.block_on(self.delete_rule_async(id))
     }
 
+    /// Stops and removes a rule, and forgets what its sinks cached.
     pub async fn delete_rule_async(&self, id: &str) -> Result<()> {
         self.stop_rule_async(id).await?;
         self.state().rules.remove(id);
+        if let Some(cache) = &self.inner.cache {
+            cache.clear_rule(id).map_err(Error::Rule)?;
+        }
         Ok(())
     }
 

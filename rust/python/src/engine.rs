@@ -31,7 +31,13 @@ fn json(text: &str, what: &str) -> Result<serde_json::Value, Error> {
 #[pymethods]
 impl PyEngine {
     #[new]
-    fn new(py: Python<'_>, plugins_dir: String, stop_timeout: f64) -> PyResult<PyEngine> {
+    #[pyo3(signature = (plugins_dir, stop_timeout, data_dir=None))]
+    fn new(
+        py: Python<'_>,
+        plugins_dir: String,
+        stop_timeout: f64,
+        data_dir: Option<String>,
+    ) -> PyResult<PyEngine> {
         crate::logging::forward_to_python();
         let stop_timeout = Duration::try_from_secs_f64(stop_timeout).map_err(|_| {
             PyValueError::new_err(format!(
@@ -40,6 +46,7 @@ impl PyEngine {
         })?;
         let config = EngineConfig {
             stop_timeout,
+            data_dir: data_dir.map(Into::into),
             ..EngineConfig::default()
         };
         let engine = call(py, || Engine::new(config))?;

@@ -18,8 +18,9 @@ use crate::memory_topics::MemoryTopics;
 use crate::memory_topics::RowBatch;
 use crate::metrics::OpMetrics;
 use crate::sink::SinkError;
+use crate::sink::cache::{CacheKey, SinkCache};
 use crate::sink::queue::ActionQueue;
-use crate::sink::runtime::{ActionSpec, Instance, InstanceEnv, open_instances};
+use crate::sink::runtime::{ActionCache, ActionSpec, Instance, InstanceEnv, open_instances};
 use crate::source::{Source, SourceOutput};
 use crate::sql::{RowError, SelectPlan};
 use crate::stream::{Schema, StreamDef};
@@ -44,6 +45,8 @@ pub(crate) struct RuleParts {
     pub actions: Vec<Arc<ActionSpec>>,
     pub clock: Arc<dyn Clock>,
     pub topics: Arc<MemoryTopics>,
+    /// The engine's sink cache, when it has a data directory.
+    pub cache: Option<SinkCache>,
 }
 
 /// A rule that runs.
@@ -72,6 +75,7 @@ impl RuleRun {
             actions,
             clock,
             topics,
+            cache,
         } = parts;
         let source_metrics = Arc::new(OpMetrics::new(format!("source_{}_0", stream.name), true));
         let mut op_index = 0;
@@ -119,6 +123,18 @@ impl RuleRun {
         for (action, queue, instances) in opened {
             for (sink, ctx, sink_metrics) in instances {
                 metrics.push(sink_metrics.clone());
+                let action_cache =
+                    cache
+                        .clone()
+                        .filter(|_| action.conf.enable_cache)
+                        .map(|cache| ActionCache {
+                            cache,
+                            key: CacheKey {
+                                rule: ctx.rule_id.clone(),
+                                op: ctx.op_id.clone(),
+                                instance: ctx.instance_id,
+                            },
+                        });
                 let instance = Instance {
                     sink,
                     env: InstanceEnv {
@@ -129,6 +145,7 @@ impl RuleRun {
                         clock: clock.clone(),
                         stopping: stopping.clone(),
                         topics: topics.clone(),
+                        cache: action_cache,
                     },
                 };
                 tasks.push(tokio::spawn(instance.run()));

@@ -2,6 +2,7 @@
 //! factories that create them, the registry that resolves an action key to a factory, and the
 //! runtime between a rule and its sinks (shaping, queueing, batching, retries).
 
+pub mod cache;
 pub mod conf;
 pub mod encode;
 mod log;

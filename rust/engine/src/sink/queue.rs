@@ -122,6 +122,31 @@ impl ActionQueue {
         self.left.notify_waiters();
     }
 
+    /// Takes up to `max` queued results without waiting; also says whether the queue is closed.
+    pub fn try_take(&self, max: usize) -> (Vec<Value>, bool) {
+        let taken: Vec<Value> = {
+            let mut state = self.state();
+            let n = state.items.len().min(max);
+            let taken = state.items.drain(..n).collect();
+            self.gauge
+                .length
+                .store(state.items.len(), Ordering::Relaxed);
+            if state.items.is_empty() && state.closed {
+                return (taken, true);
+            }
+            taken
+        };
+        if !taken.is_empty() {
+            self.left.notify_one();
+        }
+        (taken, false)
+    }
+
+    /// Resolves when results may have arrived (or the queue closed). Safe to cancel.
+    pub async fn arrival(&self) {
+        self.arrived.notified().await;
+    }
+
     /// Takes the next delivery's results; `None` once the queue is closed and empty.
     pub async fn pop(&self, batching: Batching) -> Option<Vec<Value>> {
         let max = if batching.size > 0 {

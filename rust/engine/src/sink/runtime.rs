@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map as JsonMap, Value as Json};
 use tokio_util::sync::CancellationToken;
 
+use super::cache::{CacheKey, SinkCache};
 use super::conf::{SinkConf, parse_props};
 use super::queue::{ActionQueue, Batching};
 use super::shape::Shaper;
@@ -82,37 +83,223 @@ pub(crate) struct InstanceEnv {
     /// Cancelled when the rule stops: retries give up instead of holding the stop.
     pub stopping: CancellationToken,
     pub topics: Arc<MemoryTopics>,
+    /// This instance's part of the disk cache, when the action caches.
+    pub cache: Option<ActionCache>,
 }
 
 impl Instance {
     /// Runs until the queue is closed and drained, then closes the sink.
     pub async fn run(mut self) {
-        let env = &self.env;
-        let batching = Batching {
-            size: env.action.conf.batch_size,
-            linger: env.action.conf.linger_interval,
-        };
-        while let Some(results) = env.queue.pop(batching).await {
-            env.metrics.add_in(results.len(), env.clock.now_ms());
-            let mut items = Vec::with_capacity(results.len());
-            let mut failures = Vec::new();
-            for result in results {
-                env.action.shaper.shape(result, &mut items, &mut failures);
-            }
-            for failure in failures {
-                env.give_up(&failure, None).await;
-            }
-            if !items.is_empty() {
-                deliver(self.sink.as_mut(), env, items.into()).await;
-            }
+        match self.env.cache.clone() {
+            None => self.run_direct().await,
+            Some(cache) => self.run_cached(&cache).await,
         }
+        let env = &self.env;
         if let Err(e) = self.sink.close(&env.ctx).await {
             env.failed(&format!("close failed: {}", e.message));
         }
     }
+
+    /// Without a cache: deliver, retrying transient failures in place.
+    async fn run_direct(&mut self) {
+        let env = &self.env;
+        while let Some(results) = env.queue.pop(env.batching()).await {
+            let items = env.shape(results).await;
+            if !items.is_empty() {
+                deliver(self.sink.as_mut(), env, items.into()).await;
+            }
+        }
+    }
+
+    /// With a cache: deliver directly while the target takes what it gets. Once it fails
+    /// transiently, what failed and everything that arrives after it is written to the cache
+    /// first, and resent from there, oldest first, until the cache is empty again. What is in
+    /// the cache when the rule stops stays there for the next start (unless `cleanCacheAtStop`).
+    async fn run_cached(&mut self, cache: &ActionCache) {
+        let env = &self.env;
+        let conf = env.action.conf.clone();
+        let mut failing = cache.length(env) > 0;
+        let mut backoff = conf.resend_interval;
+        let mut next_attempt = tokio::time::Instant::now();
+        loop {
+            if !failing {
+                let Some(results) = env.queue.pop(env.batching()).await else {
+                    break;
+                };
+                let items = env.shape(results).await;
+                if let Some((remaining, _)) = attempt(self.sink.as_mut(), env, items.into()).await {
+                    cache.append(env, &remaining);
+                    failing = true;
+                    backoff = conf.resend_interval;
+                    next_attempt = tokio::time::Instant::now() + backoff;
+                }
+                continue;
+            }
+            // Failing: whatever arrived goes to the cache before anything else happens to it.
+            let (results, closed) = env.queue.try_take(usize::MAX);
+            if !results.is_empty() {
+                let items = env.shape(results).await;
+                match conf.resend_priority {
+                    // New data first: it is tried at once, and cached only if that fails.
+                    -1 => {
+                        if let Some((remaining, _)) =
+                            attempt(self.sink.as_mut(), env, items.into()).await
+                        {
+                            cache.append(env, &remaining);
+                        }
+                    }
+                    _ => cache.append(env, &items),
+                }
+            }
+            if closed {
+                break;
+            }
+            if tokio::time::Instant::now() >= next_attempt {
+                let oldest = cache.oldest(env, conf.memory_cache_threshold);
+                if oldest.is_empty() {
+                    failing = false;
+                    continue;
+                }
+                let (seqs, items): (Vec<i64>, Vec<SinkItem>) = oldest.into_iter().unzip();
+                let items: Vec<SinkItem> = items
+                    .into_iter()
+                    .map(|i| mark_resent(i, conf.resend_indicator_field.as_deref()))
+                    .collect();
+                let attempted = items.len();
+                let remaining = attempt(self.sink.as_mut(), env, items.into()).await;
+                let done = attempted - remaining.as_ref().map_or(0, |(r, _)| r.len());
+                if done > 0 {
+                    cache.remove_through(env, seqs[done - 1]);
+                }
+                if remaining.is_some() {
+                    env.metrics.add_retry();
+                    backoff = (backoff * 2).min(MAX_BACKOFF.max(conf.resend_interval));
+                } else {
+                    backoff = conf.resend_interval;
+                }
+                next_attempt = tokio::time::Instant::now()
+                    + if remaining.is_some() {
+                        backoff
+                    } else {
+                        Duration::ZERO
+                    };
+                continue;
+            }
+            tokio::select! {
+                _ = env.queue.arrival() => {}
+                _ = tokio::time::sleep_until(next_attempt) => {}
+            }
+        }
+        if conf.clean_cache_at_stop {
+            cache.clear(env);
+        }
+    }
+}
+
+/// Sets `resendIndicatorField` to true on every row of an item resent from the cache.
+fn mark_resent(mut item: SinkItem, field: Option<&str>) -> SinkItem {
+    let Some(field) = field else {
+        return item;
+    };
+    let mark = |row: &Map| {
+        let mut row = row.clone();
+        row.insert(Key::from(field), Value::Bool(true));
+        Value::object(row)
+    };
+    item.data = match &item.data {
+        Value::Object(row) => mark(row),
+        Value::Array(rows) => Value::array(
+            rows.iter()
+                .map(|r| match r {
+                    Value::Object(row) => mark(row),
+                    other => other.clone(),
+                })
+                .collect(),
+        ),
+        _ => return item,
+    };
+    item
+}
+
+/// An instance's part of the disk cache; its failures are counted, never fatal.
+#[derive(Clone)]
+pub(crate) struct ActionCache {
+    pub cache: SinkCache,
+    pub key: CacheKey,
+}
+
+impl ActionCache {
+    fn length(&self, env: &InstanceEnv) -> usize {
+        let length = self.cache.len(&self.key).unwrap_or_else(|e| {
+            env.failed(&e);
+            0
+        });
+        env.metrics.set_cache_length(length);
+        length
+    }
+
+    fn append(&self, env: &InstanceEnv, items: &[SinkItem]) {
+        match self
+            .cache
+            .append(&self.key, items, env.action.conf.max_disk_cache)
+        {
+            Ok(dropped) => {
+                if dropped > 0 {
+                    env.metrics.add_cache_dropped(dropped);
+                    env.failed(&format!(
+                        "the cache is full (maxDiskCache): dropped the {dropped} oldest item(s)"
+                    ));
+                }
+            }
+            Err(e) => env.failed(&e),
+        }
+        self.length(env);
+    }
+
+    fn oldest(&self, env: &InstanceEnv, limit: usize) -> Vec<(i64, SinkItem)> {
+        self.cache.oldest(&self.key, limit).unwrap_or_else(|e| {
+            env.failed(&e);
+            Vec::new()
+        })
+    }
+
+    fn remove_through(&self, env: &InstanceEnv, seq: i64) {
+        if let Err(e) = self.cache.remove_through(&self.key, seq) {
+            env.failed(&e);
+        }
+        self.length(env);
+    }
+
+    fn clear(&self, env: &InstanceEnv) {
+        if let Err(e) = self.cache.clear(&self.key) {
+            env.failed(&e);
+        }
+        self.length(env);
+    }
 }
 
 impl InstanceEnv {
+    fn batching(&self) -> Batching {
+        Batching {
+            size: self.action.conf.batch_size,
+            linger: self.action.conf.linger_interval,
+        }
+    }
+
+    /// Shapes a delivery's results; what cannot be shaped is counted and dead-lettered.
+    async fn shape(&self, results: Vec<Value>) -> Vec<SinkItem> {
+        self.metrics.add_in(results.len(), self.clock.now_ms());
+        let mut items = Vec::with_capacity(results.len());
+        let mut failures = Vec::new();
+        for result in results {
+            self.action.shaper.shape(result, &mut items, &mut failures);
+        }
+        for failure in failures {
+            self.give_up(&failure, None).await;
+        }
+        items
+    }
+
     fn failed(&self, message: &str) {
         let now = self.clock.now_ms();
         self.metrics.add_exception(message, now);
@@ -150,54 +337,52 @@ impl InstanceEnv {
     }
 }
 
-/// Hands items to the sink; retries what failed transiently, in order, until it lands,
-/// the retry limit is reached, or the rule stops.
-async fn deliver(sink: &mut dyn Sink, env: &InstanceEnv, mut batch: Batch) {
+/// One `collect` call: counts what landed, gives up on what failed for good, and returns what
+/// failed transiently (in order) with the error, if anything did.
+async fn attempt(sink: &mut dyn Sink, env: &InstanceEnv, batch: Batch) -> Option<(Batch, String)> {
+    if batch.is_empty() {
+        return None;
+    }
+    let started = Instant::now();
+    env.metrics.set_in_flight(Some(env.clock.now_ms()));
+    let report = sink.collect(&env.ctx, batch.clone()).await;
+    env.metrics.set_in_flight(None);
+    env.metrics.set_latency(started.elapsed(), batch.len());
+    env.metrics.add_out(report.delivered(batch.len()));
+    for (i, error) in &report.failures {
+        env.give_up(&error.message, batch.get(*i)).await;
+    }
+    let (from, error) = report.retry_from?;
+    env.failed(&error.message);
+    let remaining: Batch = batch[from.min(batch.len())..].into();
+    (!remaining.is_empty()).then_some((remaining, error.message))
+}
+
+/// Hands items to the sink; retries what failed transiently, in order, every
+/// `resendInterval` with capped exponential backoff, until it lands, the retry limit is
+/// reached, or the rule stops.
+async fn deliver(sink: &mut dyn Sink, env: &InstanceEnv, batch: Batch) {
     let conf = env.action.conf.clone();
     let mut backoff = conf.resend_interval;
     let mut retries = 0u32;
-    loop {
-        let started = Instant::now();
-        env.metrics.set_in_flight(Some(env.clock.now_ms()));
-        let report = sink.collect(&env.ctx, batch.clone()).await;
-        env.metrics.set_in_flight(None);
-        env.metrics.set_latency(started.elapsed(), batch.len());
-        env.metrics.add_out(report.delivered(batch.len()));
-        for (i, error) in &report.failures {
-            env.give_up(&error.message, batch.get(*i)).await;
-        }
-        let Some((from, error)) = report.retry_from else {
-            return;
-        };
-        let remaining: Batch = batch[from.min(batch.len())..].into();
-        if remaining.is_empty() {
-            return;
-        }
-        env.failed(&error.message);
+    let mut pending = batch;
+    while let Some((remaining, error)) = attempt(sink, env, pending).await {
         if conf.retry_limit.is_some_and(|limit| retries >= limit) {
-            return env
-                .abandon(
-                    &remaining,
-                    &format!("gave up after {retries} retries: {}", error.message),
-                )
-                .await;
+            let why = format!("gave up after {retries} retries: {error}");
+            return env.abandon(&remaining, &why).await;
         }
         let stopped = tokio::select! {
             _ = env.stopping.cancelled() => true,
             _ = tokio::time::sleep(backoff) => false,
         };
         if stopped {
-            return env
-                .abandon(
-                    &remaining,
-                    &format!("the rule stopped while retrying: {}", error.message),
-                )
-                .await;
+            let why = format!("the rule stopped while retrying: {error}");
+            return env.abandon(&remaining, &why).await;
         }
         retries += 1;
         env.metrics.add_retry();
         backoff = (backoff * 2).min(MAX_BACKOFF.max(conf.resend_interval));
-        batch = remaining;
+        pending = remaining;
     }
 }
 
