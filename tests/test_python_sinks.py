@@ -276,3 +276,16 @@ def test_the_binary_imports_from_the_active_virtual_environment(tmp_path: Path, 
     assert done.returncode == 1
     assert "the sinkbridge Python package cannot be imported" in done.stderr
     assert "VIRTUAL_ENV" in done.stderr
+
+
+def test_an_async_sink_runs_on_the_engines_event_loop(launch: Callable[..., Running], tmp_path: Path) -> None:
+    out = tmp_path / "events.jsonl"
+    running = launch(
+        ruleset(readings(tmp_path, [1, 2]), {"asyncsink": {"path": str(out)}}, sql="SELECT v FROM readings")
+    )
+    wait_for(lambda: len(events_of(out, "collect")) == 2, what="two results")
+    running.stop()
+    events = read_events(out)
+    assert [e["event"] for e in events] == ["configure", "open", "collect", "collect", "close"]
+    assert {e["thread"] for e in events if "thread" in e} == {"sinkbridge-asyncio"}
+    assert [e["data"] for e in events_of(out, "collect")] == [[{"v": 1}], [{"v": 2}]]

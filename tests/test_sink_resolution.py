@@ -46,7 +46,6 @@ def test_an_unknown_key_names_itself_and_every_place_searched(stream: sb.Engine,
         ("notasink", "must define exactly one sinkbridge.Sink subclass; found none"),
         ("twosinks", "must define exactly one sinkbridge.Sink subclass; found First, Second"),
         ("nocollect", "defines neither collect nor collect_batch"),
-        ("asyncsink", "AsyncSink.collect (plugins folder: "),
         (
             "collections:OrderedDict",
             "collections:OrderedDict (module path collections:OrderedDict) is not a sinkbridge.Sink subclass",

@@ -32,8 +32,6 @@ ENTRY_POINT_GROUP = "sinkbridge.sinks"
 # module (``sinks/logging.py``) shadows nothing.
 PLUGIN_PACKAGE = "_sinkbridge_plugins"
 
-_LIFECYCLE = ("configure", "open", "collect", "collect_batch", "close")
-
 
 def _describe(obj: object) -> str:
     module = getattr(obj, "__module__", None)
@@ -51,12 +49,6 @@ def check_sink(obj: object, origin: str) -> object:
             )
         if obj.collect is Sink.collect and not callable(getattr(obj, "collect_batch", None)):
             raise SinkError(f"{_describe(obj)} ({origin}) defines neither collect nor collect_batch")
-        for method in _LIFECYCLE:
-            if inspect.iscoroutinefunction(getattr(obj, method, None)):
-                raise SinkError(
-                    f"{_describe(obj)}.{method} ({origin}) is async; this version of sinkbridge "
-                    "calls sinks synchronously, so write it as a plain def"
-                )
         return obj
     if callable(obj):
         try:

@@ -50,7 +50,8 @@ impl Host for PythonHost {
         if let Some(why) = &self.unavailable {
             return Err(why.clone());
         }
-        crate::resolver::install(engine, &plugins_dir.to_string_lossy());
+        let async_loop = std::sync::Arc::new(crate::async_sink::AsyncLoop::default());
+        crate::resolver::install(engine, &plugins_dir.to_string_lossy(), async_loop);
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 
 use sinkbridge_engine::{Engine, EngineConfig, Error};
 
+use crate::async_sink::AsyncLoop;
 use crate::convert::FromPython;
 use crate::errors::to_py_err;
 use crate::resolver;
@@ -17,6 +18,8 @@ use crate::sink_adapter::PySinkFactory;
 #[pyclass(name = "Engine", module = "sinkbridge._core", frozen)]
 pub struct PyEngine {
     engine: Engine,
+    /// Where this engine's async sinks run.
+    async_loop: Arc<AsyncLoop>,
 }
 
 /// Runs an engine call without the GIL and maps its error.
@@ -50,8 +53,9 @@ impl PyEngine {
             ..EngineConfig::default()
         };
         let engine = call(py, || Engine::new(config))?;
-        resolver::install(&engine, &plugins_dir);
-        Ok(PyEngine { engine })
+        let async_loop = Arc::new(AsyncLoop::default());
+        resolver::install(&engine, &plugins_dir, async_loop.clone());
+        Ok(PyEngine { engine, async_loop })
     }
 
     fn create_stream(&self, py: Python<'_>, sql: &str) -> PyResult<String> {
@@ -132,7 +136,12 @@ impl PyEngine {
 
     fn register_sink(&self, py: Python<'_>, name: &str, sink: Py<PyAny>) -> PyResult<()> {
         let origin = format!("registered: {}", sink.bind(py).repr()?);
-        let factory = Arc::new(PySinkFactory::new(sink, origin));
+        let factory = Arc::new(PySinkFactory::new(
+            py,
+            sink,
+            origin,
+            self.async_loop.clone(),
+        )?);
         self.engine
             .register_sink(name, factory)
             .map_err(|e| to_py_err(py, e))

@@ -1,6 +1,7 @@
 //! The pyo3 layer of sinkbridge, kept thin: Python sinks as engine sinks, the Python-visible
 //! classes, the mapping of errors, and the standalone binary that embeds CPython.
 
+mod async_sink;
 mod cli;
 mod convert;
 pub mod embedded;

@@ -8,17 +8,20 @@ use pyo3::prelude::*;
 use sinkbridge_engine::Engine;
 use sinkbridge_engine::sink::{SinkFactory, SinkResolver};
 
+use crate::async_sink::AsyncLoop;
 use crate::errors::one_line;
 use crate::sink_adapter::PySinkFactory;
 
 pub struct PythonSinkResolver {
     plugins_dir: String,
+    async_loop: Arc<AsyncLoop>,
 }
 
-/// Adds the Python sink resolver to an engine.
-pub fn install(engine: &Engine, plugins_dir: &str) {
+/// Adds the Python sink resolver to an engine; async sinks it finds run on `async_loop`.
+pub fn install(engine: &Engine, plugins_dir: &str, async_loop: Arc<AsyncLoop>) {
     engine.add_sink_resolver(Arc::new(PythonSinkResolver {
         plugins_dir: plugins_dir.to_string(),
+        async_loop,
     }));
 }
 
@@ -51,9 +54,9 @@ impl SinkResolver for PythonSinkResolver {
             }
             let (target, origin): (Py<PyAny>, String) =
                 found.extract().map_err(|e| message(py, e))?;
-            Ok(Some(
-                Arc::new(PySinkFactory::new(target, origin)) as Arc<dyn SinkFactory>
-            ))
+            let factory = PySinkFactory::new(py, target, origin, self.async_loop.clone())
+                .map_err(|e| message(py, e))?;
+            Ok(Some(Arc::new(factory) as Arc<dyn SinkFactory>))
         })
     }
 

@@ -19,22 +19,44 @@ use tokio::sync::oneshot;
 use sinkbridge_engine::sink::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
 use sinkbridge_engine::value::Value;
 
+use crate::async_sink::{AsyncLoop, PyAsyncSink};
 use crate::convert::ToPython;
 use crate::errors::{lifecycle_error, sink_error};
 
 /// Makes sinks from a Python class, or from a callable with no arguments that returns a sink.
-#[derive(Debug)]
 pub struct PySinkFactory {
     target: Arc<Py<PyAny>>,
     origin: String,
+    /// The class has `async def` lifecycle methods: its instances run on the engine's loop.
+    is_async: bool,
+    async_loop: Arc<AsyncLoop>,
+}
+
+impl std::fmt::Debug for PySinkFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PySinkFactory")
+            .field("origin", &self.origin)
+            .finish()
+    }
 }
 
 impl PySinkFactory {
-    pub fn new(target: Py<PyAny>, origin: String) -> PySinkFactory {
-        PySinkFactory {
+    pub fn new(
+        py: Python<'_>,
+        target: Py<PyAny>,
+        origin: String,
+        async_loop: Arc<AsyncLoop>,
+    ) -> PyResult<PySinkFactory> {
+        let is_async = py
+            .import("sinkbridge._async")?
+            .call_method1("is_async", (target.bind(py),))?
+            .is_truthy()?;
+        Ok(PySinkFactory {
             target: Arc::new(target),
             origin,
-        }
+            is_async,
+            async_loop,
+        })
     }
 }
 
@@ -50,11 +72,20 @@ fn worker_gone() -> SinkError {
 
 #[async_trait]
 impl SinkFactory for PySinkFactory {
+    fn concurrent_collects(&self) -> bool {
+        self.is_async
+    }
+
     async fn create(
         &self,
         ctx: &SinkContext,
         props: &JsonMap<String, Json>,
     ) -> Result<Box<dyn Sink>, SinkError> {
+        if self.is_async {
+            let sink =
+                PyAsyncSink::create(self.target.clone(), &self.async_loop, ctx, props).await?;
+            return Ok(Box::new(sink));
+        }
         // One job in flight at a time: the sink task waits for each reply before the next.
         let (jobs, inbox) = sync_channel::<Job>(1);
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -194,6 +225,16 @@ impl<'py> Worker<'py> {
                     sink.repr()?
                 )));
             }
+            if py
+                .import("sinkbridge._async")?
+                .call_method1("is_async", (&sink,))?
+                .is_truthy()?
+            {
+                return Err(PyTypeError::new_err(format!(
+                    "{} returned an async sink; register or name its class, so that it runs on the engine's event loop",
+                    target.bind(py).repr()?
+                )));
+            }
             let logger = py.import("logging")?.call_method1(
                 "getLogger",
                 (format!("sinkbridge.rule.{}.{}", ctx.rule_id, ctx.op_id),),
@@ -261,7 +302,7 @@ impl<'py> Worker<'py> {
             if let Err(e) = outcome {
                 let error = sink_error(py, e);
                 if error.retryable {
-                    report.retry_from = Some((i, error));
+                    report.retry = CollectReport::retry_from(i, items.len(), error).retry;
                     break;
                 }
                 report.failures.push((i, error));

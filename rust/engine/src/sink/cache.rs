@@ -147,15 +147,19 @@ impl SinkCache {
         Ok(items)
     }
 
-    /// Removes items up to and including `seq`.
-    pub fn remove_through(&self, key: &CacheKey, seq: i64) -> Result<(), String> {
-        self.db()
-            .execute(
-                "DELETE FROM sink_cache WHERE rule = ?1 AND op = ?2 AND instance = ?3 AND seq <= ?4",
-                params![key.rule, key.op, key.instance as i64, seq],
-            )
-            .map(|_| ())
-            .map_err(db_error)
+    /// Removes items by their sequence numbers (as `oldest` gave them).
+    pub fn remove(&self, seqs: &[i64]) -> Result<(), String> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(db_error)?;
+        {
+            let mut delete = tx
+                .prepare_cached("DELETE FROM sink_cache WHERE seq = ?1")
+                .map_err(db_error)?;
+            for seq in seqs {
+                delete.execute(params![seq]).map_err(db_error)?;
+            }
+        }
+        tx.commit().map_err(db_error)
     }
 
     pub fn len(&self, key: &CacheKey) -> Result<usize, String> {
@@ -234,7 +238,7 @@ mod tests {
             [r#"[{"i":2}]"#, r#"[{"i":3}]"#]
         );
         assert_eq!(oldest[0].1.prop("topic"), Some("t/2"));
-        cache.remove_through(&key, oldest[1].0).unwrap();
+        cache.remove(&[oldest[0].0, oldest[1].0]).unwrap();
         assert_eq!(cache.len(&key).unwrap(), 1);
         let other = CacheKey {
             instance: 1,

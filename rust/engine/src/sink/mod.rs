@@ -103,31 +103,46 @@ impl fmt::Display for SinkError {
 pub struct CollectReport {
     /// Items that failed for good, by index: counted and given up on.
     pub failures: Vec<(usize, SinkError)>,
-    /// A transient failure at this index: that item and every later one were not delivered,
-    /// and are retried in order. A sink stops at its first transient failure so that a retry
-    /// never reorders what it delivers.
-    pub retry_from: Option<(usize, SinkError)>,
+    /// Items that failed transiently, to be retried in this order.
+    pub retry: Option<Retry>,
+}
+
+/// The items of a batch to deliver again, and why.
+#[derive(Debug)]
+pub struct Retry {
+    pub items: Vec<usize>,
+    pub error: SinkError,
 }
 
 impl CollectReport {
+    /// A transient failure at `index` of a batch of `len`: that item and every later one are
+    /// retried. A sink that delivers in order stops at its first transient failure, so that a
+    /// retry never reorders what it delivers.
+    pub fn retry_from(index: usize, len: usize, error: SinkError) -> CollectReport {
+        CollectReport {
+            failures: Vec::new(),
+            retry: (index < len).then(|| Retry {
+                items: (index..len).collect(),
+                error,
+            }),
+        }
+    }
+
     /// Every item of a batch of `len` failed with the same error.
     pub fn all_failed(len: usize, error: SinkError) -> CollectReport {
         if error.retryable {
-            return CollectReport {
-                failures: Vec::new(),
-                retry_from: (len > 0).then_some((0, error)),
-            };
+            return CollectReport::retry_from(0, len, error);
         }
         CollectReport {
             failures: (0..len).map(|i| (i, error.clone())).collect(),
-            retry_from: None,
+            retry: None,
         }
     }
 
     /// How many of `len` items were delivered.
     pub fn delivered(&self, len: usize) -> usize {
-        let attempted = self.retry_from.as_ref().map_or(len, |(i, _)| (*i).min(len));
-        attempted - self.failures.iter().filter(|(i, _)| *i < attempted).count()
+        let retried = self.retry.as_ref().map_or(0, |r| r.items.len());
+        len.saturating_sub(self.failures.len() + retried)
     }
 }
 
@@ -149,6 +164,12 @@ pub trait SinkFactory: Send + Sync + fmt::Debug {
     /// property). Anything else that is not a common property is an error at rule creation.
     fn properties(&self) -> Option<&'static [&'static str]> {
         None
+    }
+
+    /// Whether one instance takes several collects at once (an async Python sink): then the
+    /// runtime creates one instance and leaves `concurrency` to it.
+    fn concurrent_collects(&self) -> bool {
+        false
     }
 
     /// Checks an action's own properties when the rule is created, before anything runs.

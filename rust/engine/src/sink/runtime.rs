@@ -16,7 +16,7 @@ use super::cache::{CacheKey, SinkCache};
 use super::conf::{SinkConf, parse_props};
 use super::queue::{ActionQueue, Batching};
 use super::shape::Shaper;
-use super::{Batch, Sink, SinkContext, SinkError, SinkFactory, SinkItem};
+use super::{Batch, Retry, Sink, SinkContext, SinkError, SinkFactory, SinkItem};
 use crate::clock::Clock;
 use crate::memory_topics::MemoryTopics;
 use crate::metrics::OpMetrics;
@@ -165,24 +165,25 @@ impl Instance {
                     .into_iter()
                     .map(|i| mark_resent(i, conf.resend_indicator_field.as_deref()))
                     .collect();
-                let attempted = items.len();
-                let remaining = attempt(self.sink.as_mut(), env, items.into()).await;
-                let done = attempted - remaining.as_ref().map_or(0, |(r, _)| r.len());
-                if done > 0 {
-                    cache.remove_through(env, seqs[done - 1]);
-                }
-                if remaining.is_some() {
+                let report = collect(self.sink.as_mut(), env, items.into()).await;
+                // What is left to retry stays in the cache; the rest was delivered (or given
+                // up on) and goes.
+                let retried: Vec<usize> =
+                    report.as_ref().map(|r| r.items.clone()).unwrap_or_default();
+                let done: Vec<i64> = seqs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !retried.contains(i))
+                    .map(|(_, seq)| *seq)
+                    .collect();
+                cache.remove(env, &done);
+                if report.is_some() {
                     env.metrics.add_retry();
+                    next_attempt = tokio::time::Instant::now() + backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF.max(conf.resend_interval));
                 } else {
                     backoff = conf.resend_interval;
                 }
-                next_attempt = tokio::time::Instant::now()
-                    + if remaining.is_some() {
-                        backoff
-                    } else {
-                        Duration::ZERO
-                    };
                 continue;
             }
             tokio::select! {
@@ -263,8 +264,8 @@ impl ActionCache {
         })
     }
 
-    fn remove_through(&self, env: &InstanceEnv, seq: i64) {
-        if let Err(e) = self.cache.remove_through(&self.key, seq) {
+    fn remove(&self, env: &InstanceEnv, seqs: &[i64]) {
+        if let Err(e) = self.cache.remove(seqs) {
             env.failed(&e);
         }
         self.length(env);
@@ -340,6 +341,17 @@ impl InstanceEnv {
 /// One `collect` call: counts what landed, gives up on what failed for good, and returns what
 /// failed transiently (in order) with the error, if anything did.
 async fn attempt(sink: &mut dyn Sink, env: &InstanceEnv, batch: Batch) -> Option<(Batch, String)> {
+    let retry = collect(sink, env, batch.clone()).await?;
+    let remaining: Batch = retry
+        .items
+        .iter()
+        .filter_map(|&i| batch.get(i).cloned())
+        .collect();
+    (!remaining.is_empty()).then_some((remaining, retry.error.message))
+}
+
+/// One `collect` call, counted; returns which items to retry, if any.
+async fn collect(sink: &mut dyn Sink, env: &InstanceEnv, batch: Batch) -> Option<Retry> {
     if batch.is_empty() {
         return None;
     }
@@ -352,10 +364,9 @@ async fn attempt(sink: &mut dyn Sink, env: &InstanceEnv, batch: Batch) -> Option
     for (i, error) in &report.failures {
         env.give_up(&error.message, batch.get(*i)).await;
     }
-    let (from, error) = report.retry_from?;
-    env.failed(&error.message);
-    let remaining: Batch = batch[from.min(batch.len())..].into();
-    (!remaining.is_empty()).then_some((remaining, error.message))
+    let retry = report.retry?;
+    env.failed(&retry.error.message);
+    Some(retry)
 }
 
 /// Hands items to the sink; retries what failed transiently, in order, every
@@ -394,7 +405,13 @@ pub(crate) async fn open_instances(
     queue: &Arc<ActionQueue>,
 ) -> Result<Vec<(Box<dyn Sink>, SinkContext, Arc<OpMetrics>)>, SinkError> {
     let mut opened: Vec<(Box<dyn Sink>, SinkContext, Arc<OpMetrics>)> = Vec::new();
-    for instance_id in 0..action.conf.concurrency {
+    // A sink that takes several collects at once gets one instance and the whole concurrency.
+    let instances = if action.factory.concurrent_collects() {
+        1
+    } else {
+        action.conf.concurrency
+    };
+    for instance_id in 0..instances {
         let ctx = SinkContext {
             rule_id: rule_id.to_string(),
             op_id: action.op_id(),
