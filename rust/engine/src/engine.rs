@@ -23,7 +23,8 @@ use crate::rule::runtime::{RuleParts, RuleRun};
 use crate::sink::cache::SinkCache;
 use crate::sink::runtime::ActionSpec;
 use crate::sink::{
-    LogSinkFactory, MemorySinkFactory, NopSinkFactory, SinkFactory, SinkRegistry, SinkResolver,
+    FileSinkFactory, LogSinkFactory, MemorySinkFactory, NopSinkFactory, RestSinkFactory,
+    SinkFactory, SinkRegistry, SinkResolver,
 };
 use crate::source::{FileSourceType, MemorySourceType, SourceType};
 use crate::sql::{SelectPlan, compile_select};
@@ -153,6 +154,8 @@ impl Engine {
             ("log", Arc::new(LogSinkFactory)),
             ("nop", Arc::new(NopSinkFactory)),
             ("memory", Arc::new(MemorySinkFactory::new(topics.clone()))),
+            ("file", Arc::new(FileSinkFactory)),
+            ("rest", Arc::new(RestSinkFactory)),
         ];
         let sources: Vec<Arc<dyn SourceType>> = vec![
             Arc::new(MemorySourceType::new(topics.clone())),

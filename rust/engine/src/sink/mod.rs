@@ -5,11 +5,13 @@
 pub mod cache;
 pub mod conf;
 pub mod encode;
+mod file;
 mod log;
 mod memory;
 mod nop;
 pub(crate) mod queue;
 mod registry;
+mod rest;
 pub(crate) mod runtime;
 pub mod shape;
 
@@ -22,10 +24,12 @@ use serde_json::{Map as JsonMap, Value as Json};
 use crate::error::Cause;
 use crate::value::Value;
 
+pub use file::FileSinkFactory;
 pub use log::LogSinkFactory;
 pub use memory::MemorySinkFactory;
 pub use nop::NopSinkFactory;
 pub use registry::{SinkRegistry, SinkResolver};
+pub use rest::RestSinkFactory;
 
 /// Identifies one sink instance, as eKuiper's context does.
 #[derive(Debug, Clone)]
