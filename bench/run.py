@@ -19,6 +19,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -67,40 +68,88 @@ def generate(rows: int) -> tuple[Path, int]:
 # ----- scenarios (each runs in a child process) -----
 
 
-def scenario_sinkbridge_file_to_python(path: Path, expected: int) -> dict[str, Any]:
-    import threading
-
+def run_engine(
+    path: Path, expected: int, action: dict[str, Any], done: Any = None, data_dir: str | None = None
+) -> float:
+    """Runs the benchmark rule with one action; returns the seconds from the engine's start to
+    the last row delivered (`done` is set by a Python sink, else the status is polled)."""
     import sinkbridge as sb
 
-    done = threading.Event()
-    counted: list[int] = []
+    engine = sb.Engine(data_dir=data_dir)
+    for name, cls in SINKS.items():
+        engine.register_sink(name, cls)
+    engine.create_stream(f'CREATE STREAM s () WITH (TYPE="file", DATASOURCE="{path}")')
+    key = next(iter(action))
+    started = time.perf_counter()
+    engine.start()
+    engine.create_rule({"id": "bench", "sql": SQL, "actions": [action]})
+    if done is not None:
+        if not done.wait(600):
+            raise SystemExit("the rule did not deliver every row")
+    else:
+        while engine.rule_status("bench")[f"sink_{key}_0_0_records_out_total"] < expected:
+            time.sleep(0.002)
+    elapsed = time.perf_counter() - started
+    engine.stop()
+    return elapsed
+
+
+DONE = threading.Event()
+EXPECTED = 0
+
+
+def _count(n: int) -> None:
+    global EXPECTED
+    EXPECTED -= n
+    if EXPECTED <= 0:
+        DONE.set()
+
+
+def _sinks() -> dict[str, Any]:
+    import sinkbridge as sb
 
     class Count(sb.Sink):
         """Counts rows, as the plain script's sink does."""
 
-        def configure(self, props: dict[str, Any]) -> None:
-            self.count = 0
-
         def collect(self, ctx: sb.Context, data: Any) -> None:
-            self.count += len(data)
-            if self.count >= expected:
-                done.set()
+            _count(len(data))
 
-        def close(self, ctx: sb.Context) -> None:
-            counted.append(self.count)
+    class CountBatch(sb.Sink):
+        def collect_batch(self, ctx: sb.Context, items: list[Any]) -> None:
+            _count(sum(len(data) for data in items))
 
-    engine = sb.Engine()
-    engine.register_sink("count", Count)
-    engine.create_stream(f'CREATE STREAM s () WITH (TYPE="file", DATASOURCE="{path}")')
-    started = time.perf_counter()
-    engine.start()
-    engine.create_rule({"id": "bench", "sql": SQL, "actions": [{"count": {}}]})
-    if not done.wait(600):
-        raise SystemExit("the rule did not deliver every row")
-    elapsed = time.perf_counter() - started
-    engine.stop()
-    assert counted == [expected], counted
-    return {"seconds": elapsed}
+    class AsyncCountBatch(sb.Sink):
+        async def collect_batch(self, ctx: sb.Context, items: list[Any]) -> None:
+            _count(sum(len(data) for data in items))
+
+    return {"count": Count, "count_batch": CountBatch, "async_count_batch": AsyncCountBatch}
+
+
+SINKS: dict[str, Any] = {}
+
+
+def python_scenario(action: dict[str, Any], cache: bool = False) -> Any:
+    def scenario(path: Path, expected: int) -> dict[str, Any]:
+        global EXPECTED
+        import tempfile
+
+        SINKS.update(_sinks())
+        EXPECTED = expected
+        with tempfile.TemporaryDirectory() as data_dir:
+            return {"seconds": run_engine(path, expected, action, DONE, data_dir if cache else None)}
+
+    return scenario
+
+
+def scenario_file_sink(path: Path, expected: int) -> dict[str, Any]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        action = {"file": {"path": f"{out}/rows.jsonl", "sendSingle": True}}
+        seconds = run_engine(path, expected, action)
+        lines = sum(1 for _ in open(f"{out}/rows.jsonl", "rb"))
+    assert lines == expected, lines
+    return {"seconds": seconds}
 
 
 def scenario_plain_python(path: Path, expected: int) -> dict[str, Any]:
@@ -128,7 +177,15 @@ def scenario_plain_python(path: Path, expected: int) -> dict[str, Any]:
 
 SCENARIOS = {
     "plain Python script": scenario_plain_python,
-    "sinkbridge, file -> Python sink": scenario_sinkbridge_file_to_python,
+    "Python sink, collect": python_scenario({"count": {}}),
+    "Python sink, collect_batch (1000)": python_scenario({"count_batch": {"batchSize": 1000, "lingerInterval": 100}}),
+    "  the same, enableCache on": python_scenario(
+        {"count_batch": {"batchSize": 1000, "lingerInterval": 100, "enableCache": True}}, cache=True
+    ),
+    "async Python sink, collect_batch (1000)": python_scenario(
+        {"async_count_batch": {"batchSize": 1000, "lingerInterval": 100}}
+    ),
+    "Rust file sink (JSON lines)": scenario_file_sink,
 }
 BASELINE = "plain Python script"
 
@@ -165,6 +222,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs per scenario; the best counts")
     parser.add_argument("--no-install", action="store_true", help="reuse bench/.venv without rebuilding")
+    parser.add_argument("--only", help="run only the scenarios whose name contains this text (and the script)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--expected", type=int, help=argparse.SUPPRESS)
@@ -179,6 +237,8 @@ def main() -> None:
     path, expected = generate(args.rows)
     results: dict[str, dict[str, Any]] = {}
     for name in SCENARIOS:
+        if args.only and name != BASELINE and args.only not in name:
+            continue
         runs = [run_child(name, path, expected) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["seconds"])
         best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
@@ -186,10 +246,10 @@ def main() -> None:
 
     baseline = args.rows / results[BASELINE]["seconds"]
     print(f"\n{args.rows:,} JSON lines, {expected:,} pass `{SQL}`; best of {args.repeat}\n")
-    print(f"{'scenario':<36} {'rows/s':>12} {'vs script':>10} {'peak RSS':>10}")
+    print(f"{'scenario':<42} {'rows/s':>12} {'vs script':>10} {'peak RSS':>10}")
     for name, result in results.items():
         rate = args.rows / result["seconds"]
-        print(f"{name:<36} {rate:>12,.0f} {rate / baseline:>9.2f}x {result['peak_rss_mb']:>8.1f} MB")
+        print(f"{name:<42} {rate:>12,.0f} {rate / baseline:>9.2f}x {result['peak_rss_mb']:>8.1f} MB")
 
 
 if __name__ == "__main__":

@@ -410,7 +410,10 @@ def test_a_sink_stuck_in_collect_stalls_only_its_rule(plugins_dir: Path) -> None
         # Another rule keeps flowing, and management calls keep answering.
         engine.publish("other", {"a": 2})
         wait_for(lambda: Collect.received == [[{"a": 2}]], what="the other rule's result")
-        assert engine.rule_status("stuck")["status"] == "running"
+        status = engine.rule_status("stuck")
+        assert status["status"] == "running"
+        # The stuck call shows in the status.
+        wait_for(lambda: engine.rule_status("stuck")["sink_stuck_0_0_collect_in_flight_ms"] > 0, what="the call in flight")
         # Stopping gives up on the stuck sink after stop_timeout instead of hanging.
         engine.stop_rule("stuck")
         assert engine.rule_status("stuck")["status"] == "stopped"

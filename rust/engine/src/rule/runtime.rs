@@ -88,10 +88,9 @@ impl RuleRun {
 
         let mut opened = Vec::with_capacity(actions.len());
         for action in &actions {
-            let queue = Arc::new(ActionQueue::new(
-                action.conf.buffer_length,
-                action.conf.buffer_full_policy,
-            ));
+            // Room for two batches at least, so that one fills while the sink takes the other.
+            let capacity = action.conf.buffer_length.max(2 * action.conf.batch_size);
+            let queue = Arc::new(ActionQueue::new(capacity, action.conf.buffer_full_policy));
             match open_instances(action, &rule.id, &queue).await {
                 Ok(instances) => opened.push((action.clone(), queue, instances)),
                 Err(e) => {
