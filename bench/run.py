@@ -147,7 +147,8 @@ def scenario_file_sink(path: Path, expected: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
         action = {"file": {"path": f"{out}/rows.jsonl", "sendSingle": True}}
         seconds = run_engine(path, expected, action)
-        lines = sum(1 for _ in open(f"{out}/rows.jsonl", "rb"))
+        with open(f"{out}/rows.jsonl", "rb") as written:
+            lines = sum(1 for _ in written)
     assert lines == expected, lines
     return {"seconds": seconds}
 

@@ -413,7 +413,8 @@ def test_a_sink_stuck_in_collect_stalls_only_its_rule(plugins_dir: Path) -> None
         status = engine.rule_status("stuck")
         assert status["status"] == "running"
         # The stuck call shows in the status.
-        wait_for(lambda: engine.rule_status("stuck")["sink_stuck_0_0_collect_in_flight_ms"] > 0, what="the call in flight")
+        in_flight = "sink_stuck_0_0_collect_in_flight_ms"
+        wait_for(lambda: engine.rule_status("stuck")[in_flight] > 0, what="the call in flight")
         # Stopping gives up on the stuck sink after stop_timeout instead of hanging.
         engine.stop_rule("stuck")
         assert engine.rule_status("stuck")["status"] == "stopped"
