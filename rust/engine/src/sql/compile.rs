@@ -11,7 +11,7 @@ use sqlparser::ast::{
 use sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
-use crate::value::{Key, Value};
+use crate::value::{Key, Value, intern};
 
 use super::cast::CastType;
 use super::dialect::EkuiperDialect;
@@ -177,7 +177,7 @@ impl Compiler {
                 })
             }
             SelectItem::ExprWithAlias { expr, alias } => Ok(SelectField::Expr {
-                name: Key::from(alias.value.as_str()),
+                name: intern(alias.value.as_str()),
                 expr: self.expr(expr)?,
             }),
             other => Err(sql_error(format!("unsupported select item: {other}"))),
@@ -216,7 +216,7 @@ impl Compiler {
             self.anonymous_fields += 1;
             format!("kuiper_field_{n}")
         });
-        Key::from(name.as_str())
+        intern(name.as_str())
     }
 
     fn boxed(&mut self, expr: &ast::Expr) -> Result<Box<Expr>> {
@@ -226,7 +226,7 @@ impl Compiler {
     fn expr(&mut self, expr: &ast::Expr) -> Result<Expr> {
         use ast::Expr as A;
         Ok(match expr {
-            A::Identifier(ident) => Expr::Column(Key::from(ident.value.as_str())),
+            A::Identifier(ident) => Expr::Column(intern(ident.value.as_str())),
             A::CompoundIdentifier(parts) => self.compound_identifier(parts),
             A::Value(v) => Expr::Literal(literal(&v.value)?),
             A::Nested(inner) => self.expr(inner)?,
@@ -358,10 +358,10 @@ impl Compiler {
         } else {
             (&parts[0], &parts[1..])
         };
-        rest.iter().fold(
-            Expr::Column(Key::from(first.value.as_str())),
-            |acc, part| Expr::Field(Box::new(acc), Key::from(part.value.as_str())),
-        )
+        rest.iter()
+            .fold(Expr::Column(intern(first.value.as_str())), |acc, part| {
+                Expr::Field(Box::new(acc), intern(part.value.as_str()))
+            })
     }
 
     fn binary(
@@ -406,11 +406,11 @@ impl Compiler {
     fn arrow(&mut self, base: Expr, right: &ast::Expr, whole: &ast::Expr) -> Result<Expr> {
         match right {
             ast::Expr::Identifier(name) => {
-                Ok(Expr::Field(Box::new(base), Key::from(name.value.as_str())))
+                Ok(Expr::Field(Box::new(base), intern(name.value.as_str())))
             }
             ast::Expr::Value(v) => match &v.value {
                 ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
-                    Ok(Expr::Field(Box::new(base), Key::from(s.as_str())))
+                    Ok(Expr::Field(Box::new(base), intern(s.as_str())))
                 }
                 _ => Err(sql_error(format!(
                     "-> must be followed by a field name in {whole}"
@@ -421,7 +421,7 @@ impl Compiler {
                 self.access_chain(field, access_chain, whole)
             }
             ast::Expr::CompoundIdentifier(parts) => Ok(parts.iter().fold(base, |acc, part| {
-                Expr::Field(Box::new(acc), Key::from(part.value.as_str()))
+                Expr::Field(Box::new(acc), intern(part.value.as_str()))
             })),
             _ => Err(sql_error(format!(
                 "-> must be followed by a field name in {whole}"
@@ -445,7 +445,7 @@ impl Compiler {
                     return Err(not_yet("array slices a[i:j]"));
                 }
                 AccessExpr::Dot(ast::Expr::Identifier(name)) => {
-                    Expr::Field(Box::new(acc), Key::from(name.value.as_str()))
+                    Expr::Field(Box::new(acc), intern(name.value.as_str()))
                 }
                 AccessExpr::Dot(other) => {
                     return Err(sql_error(format!(

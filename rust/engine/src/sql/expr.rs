@@ -72,7 +72,7 @@ impl Expr {
     pub fn eval(&self, ctx: &EvalContext<'_>) -> Result<Value, String> {
         match self {
             Expr::Literal(v) => Ok(v.clone()),
-            Expr::Column(name) => Ok(ctx.row.get_ignore_case(name).cloned().unwrap_or_default()),
+            Expr::Column(name) => Ok(ctx.row.lookup(name).cloned().unwrap_or_default()),
             Expr::Field(object, name) => field(&object.eval(ctx)?, name),
             Expr::Index(array, index) => element(&array.eval(ctx)?, &index.eval(ctx)?),
             Expr::Binary(op, lhs, rhs) => ops::binary(*op, &lhs.eval(ctx)?, &rhs.eval(ctx)?),
@@ -221,9 +221,9 @@ impl Expr {
     }
 }
 
-fn field(object: &Value, name: &str) -> Result<Value, String> {
+fn field(object: &Value, name: &Key) -> Result<Value, String> {
     match object {
-        Value::Object(map) => Ok(map.get_ignore_case(name).cloned().unwrap_or_default()),
+        Value::Object(map) => Ok(map.lookup(name).cloned().unwrap_or_default()),
         Value::Null => Ok(Value::Null),
         other => Err(format!(
             "-> expects an object on its left, found {}",

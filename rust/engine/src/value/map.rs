@@ -1,12 +1,54 @@
 //! The ordered map behind objects and rows, and the key interning that keeps it cheap.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::Value;
 
 /// An object key. Shared, so that every row decoded from one stream points at the same key.
 pub type Key = Arc<str>;
+
+/// The process-wide key of a name: decoders and compiled rules take their keys from here, so
+/// that a column lookup is usually a pointer comparison. Only a speed-up: keys compare by
+/// content when pointers differ, so the table may forget (it does past a bound).
+pub fn intern(name: &str) -> Key {
+    static KEYS: Mutex<Option<HashMap<Box<str>, Key>>> = Mutex::new(None);
+    const MAX_KEYS: usize = 65_536;
+    let mut keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
+    let keys = keys.get_or_insert_with(HashMap::new);
+    if let Some(k) = keys.get(name) {
+        return k.clone();
+    }
+    if keys.len() >= MAX_KEYS {
+        keys.clear();
+    }
+    let k: Key = Arc::from(name);
+    keys.insert(Box::from(name), k.clone());
+    k
+}
+
+/// Byte equality for short strings without a call to `memcmp` (keys are short, and compared
+/// several times a row).
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut chunks_a = a.chunks_exact(8);
+    let mut chunks_b = b.chunks_exact(8);
+    for (x, y) in chunks_a.by_ref().zip(chunks_b.by_ref()) {
+        if u64::from_ne_bytes(x.try_into().unwrap_or_default())
+            != u64::from_ne_bytes(y.try_into().unwrap_or_default())
+        {
+            return false;
+        }
+    }
+    chunks_a
+        .remainder()
+        .iter()
+        .zip(chunks_b.remainder())
+        .all(|(x, y)| x == y)
+}
 
 /// An insertion-ordered map from keys to values.
 ///
@@ -43,8 +85,18 @@ impl Map {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries
             .iter()
-            .find(|(k, _)| k.as_ref() == key)
+            .find(|(k, _)| same_bytes(k.as_bytes(), key.as_bytes()))
             .map(|(_, v)| v)
+    }
+
+    /// Looks a key up by pointer first (keys from [`intern`] share one allocation), then as
+    /// [`Map::get_ignore_case`] does.
+    pub fn lookup(&self, key: &Key) -> Option<&Value> {
+        self.entries
+            .iter()
+            .find(|(k, _)| Arc::ptr_eq(k, key))
+            .map(|(_, v)| v)
+            .or_else(|| self.get_ignore_case(key))
     }
 
     /// Like [`Map::get`], ignoring ASCII case, as eKuiper does for schemaless field names when
@@ -147,7 +199,7 @@ impl KeyCache {
         let position = self.position;
         self.position += 1;
         if let Some(guess) = self.previous.get(position) {
-            if guess.as_ref() == key {
+            if same_bytes(guess.as_bytes(), key.as_bytes()) {
                 return guess.clone();
             }
         }
@@ -157,7 +209,7 @@ impl KeyCache {
                 if self.keys.len() >= Self::MAX_KEYS {
                     self.keys.clear();
                 }
-                let k: Key = Arc::from(key);
+                let k = intern(key);
                 self.keys.insert(Box::from(key), k.clone());
                 k
             }

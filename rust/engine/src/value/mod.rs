@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 pub use json::{JsonDecoder, decode_json_rows, to_json_string};
-pub use map::{Key, KeyCache, Map};
+pub use map::{Key, KeyCache, Map, intern};
 
 /// A row: one message of a stream, or one row of a rule's result.
 pub type Row = Map;
