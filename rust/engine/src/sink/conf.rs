@@ -134,6 +134,34 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("encryption", "encryption"),
 ];
 
+/// Reads a sink's own properties; every error names the property.
+pub struct PropReader<'a>(pub &'a JsonMap<String, Json>);
+
+impl PropReader<'_> {
+    pub fn text(&self, key: &str) -> Result<Option<String>, String> {
+        self.0.get(key).map(|v| expect_string(key, v)).transpose()
+    }
+
+    /// False when absent.
+    pub fn flag(&self, key: &str) -> Result<bool, String> {
+        self.0.get(key).map_or(Ok(false), |v| expect_bool(key, v))
+    }
+
+    /// 0 when absent.
+    pub fn count(&self, key: &str) -> Result<u64, String> {
+        self.0
+            .get(key)
+            .map_or(Ok(0), |v| expect_count(key, v, 0).map(|n| n as u64))
+    }
+
+    pub fn duration(&self, key: &str) -> Result<Option<Duration>, String> {
+        self.0
+            .get(key)
+            .map(|v| parse_duration(v).map_err(|e| format!("{key}: {e}")))
+            .transpose()
+    }
+}
+
 /// The common properties of an action, its sink's own properties, and warnings for the log.
 #[derive(Debug)]
 pub struct ParsedProps {

@@ -17,11 +17,9 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use super::conf::{Format, parse_props};
+use super::conf::{Format, PropReader, parse_props};
 use super::encode::Encoder;
 use super::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory, SinkItem};
-use crate::duration::parse_duration;
-use crate::rule::json_type_name;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileType {
@@ -65,28 +63,12 @@ const PROPERTIES: &[&str] = &[
 ];
 
 fn read_conf(props: &JsonMap<String, Json>) -> Result<FileConf, String> {
-    let text = |key: &str| -> Result<Option<String>, String> {
-        match props.get(key) {
-            None => Ok(None),
-            Some(Json::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!(
-                "{key}: expected a string, found {}",
-                json_type_name(other)
-            )),
-        }
-    };
-    let count = |key: &str| -> Result<u64, String> {
-        match props.get(key) {
-            None => Ok(0),
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| format!("{key}: expected a non-negative integer, found {v}")),
-        }
-    };
-    let path = text("path")?
+    let p = PropReader(props);
+    let path = p
+        .text("path")?
         .filter(|p| !p.is_empty())
         .ok_or("the file sink needs a path property")?;
-    let file_type = match text("fileType")?.as_deref().unwrap_or("lines") {
+    let file_type = match p.text("fileType")?.as_deref().unwrap_or("lines") {
         "lines" => FileType::Lines,
         "json" => FileType::Json,
         "csv" => FileType::Csv,
@@ -96,7 +78,7 @@ fn read_conf(props: &JsonMap<String, Json>) -> Result<FileConf, String> {
             ));
         }
     };
-    let pattern = match text("rollingNamePattern")?.as_deref().unwrap_or("suffix") {
+    let pattern = match p.text("rollingNamePattern")?.as_deref().unwrap_or("suffix") {
         "prefix" => NamePattern::Prefix,
         "suffix" | "" => NamePattern::Suffix,
         "none" => NamePattern::None,
@@ -106,21 +88,17 @@ fn read_conf(props: &JsonMap<String, Json>) -> Result<FileConf, String> {
             ));
         }
     };
-    let gzip = match text("compression")?.as_deref().unwrap_or("") {
+    let gzip = match p.text("compression")?.as_deref().unwrap_or("") {
         "" => false,
         "gzip" => true,
         other => return Err(format!("compression: expected gzip, found {other:?}")),
     };
-    let rolling_interval = match props.get("rollingInterval") {
-        None => Duration::ZERO,
-        Some(v) => parse_duration(v).map_err(|e| format!("rollingInterval: {e}"))?,
-    };
     Ok(FileConf {
         path,
         file_type,
-        rolling_interval,
-        rolling_count: count("rollingCount")?,
-        rolling_size: count("rollingSize")?,
+        rolling_interval: p.duration("rollingInterval")?.unwrap_or_default(),
+        rolling_count: p.count("rollingCount")?,
+        rolling_size: p.count("rollingSize")?,
         pattern,
         gzip,
     })

@@ -7,10 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use super::conf::parse_props;
+use super::conf::{PropReader, parse_props};
 use super::encode::Encoder;
 use super::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory, SinkItem};
-use crate::duration::parse_duration;
 use crate::rule::json_type_name;
 use crate::value::{JsonDecoder, Value, to_json_string};
 
@@ -44,25 +43,9 @@ const PROPERTIES: &[&str] = &[
 ];
 
 fn read_conf(props: &JsonMap<String, Json>) -> Result<RestConf, String> {
-    let text = |key: &str| -> Result<Option<String>, String> {
-        match props.get(key) {
-            None => Ok(None),
-            Some(Json::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!(
-                "{key}: expected a string, found {}",
-                json_type_name(other)
-            )),
-        }
-    };
-    let flag = |key: &str| -> Result<bool, String> {
-        match props.get(key) {
-            None => Ok(false),
-            Some(v) => v.as_bool().ok_or_else(|| {
-                format!("{key}: expected true or false, found {}", json_type_name(v))
-            }),
-        }
-    };
-    let url = text("url")?
+    let p = PropReader(props);
+    let url = p
+        .text("url")?
         .filter(|u| !u.is_empty())
         .ok_or("the rest sink needs a url property")?;
     let templated = url.contains("{{");
@@ -71,7 +54,8 @@ fn read_conf(props: &JsonMap<String, Json>) -> Result<RestConf, String> {
             "url: expected an http:// or https:// address, found {url:?}"
         ));
     }
-    let method_name = text("method")?
+    let method_name = p
+        .text("method")?
         .unwrap_or_else(|| "POST".into())
         .to_ascii_uppercase();
     let method = match method_name.as_str() {
@@ -89,7 +73,7 @@ fn read_conf(props: &JsonMap<String, Json>) -> Result<RestConf, String> {
     } else {
         "json"
     };
-    let body_type = match text("bodyType")?.as_deref().unwrap_or(default_body) {
+    let body_type = match p.text("bodyType")?.as_deref().unwrap_or(default_body) {
         "none" => BodyType::None,
         "json" => BodyType::Json,
         "text" => BodyType::Text,
@@ -119,18 +103,17 @@ fn read_conf(props: &JsonMap<String, Json>) -> Result<RestConf, String> {
             ));
         }
     };
-    let timeout = match props.get("timeout") {
-        None => Duration::from_millis(5000),
-        Some(v) => parse_duration(v).map_err(|e| format!("timeout: {e}"))?,
-    };
+    let timeout = p
+        .duration("timeout")?
+        .unwrap_or(Duration::from_millis(5000));
     Ok(RestConf {
         url,
         method,
         headers,
         body_type,
         timeout,
-        debug_resp: flag("debugResp")?,
-        insecure_skip_verify: flag("insecureSkipVerify")?,
+        debug_resp: p.flag("debugResp")?,
+        insecure_skip_verify: p.flag("insecureSkipVerify")?,
     })
 }
 
