@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 import sinkbridge as sb
 
-from .conftest import wait_for
+from .conftest import serving, wait_for
 
 STREAM = 'CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in")'
 
@@ -51,13 +51,8 @@ class SlowHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[SlowServer]:
-    srv = SlowServer()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join()
+    with serving(SlowServer()) as srv:
+        yield srv
 
 
 class HttpGet(sb.Sink):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sinkbridge as sb
 
-from .conftest import wait_for
+from .conftest import serving, wait_for
 
 STREAM = 'CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in")'
 ROWS = [{"device": "a", "t": 1.5}, {"device": "b", "t": 2}, {"device": "a", "t": 3}]
@@ -131,13 +131,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server() -> Iterator[Recorder]:
-    srv = Recorder()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
-    thread.join()
+    with serving(Recorder()) as srv:
+        yield srv
 
 
 def test_rest_posts_json_with_templated_url_and_headers(s: sb.Engine, server: Recorder) -> None:
@@ -215,16 +210,9 @@ def test_rest_to_a_server_that_is_down_caches_until_it_is_up(plugins_dir: Path, 
         engine.create_rule({"id": "r", "sql": "SELECT device, t FROM s", "actions": [action]})
         engine.publish("in", ROWS)
         wait_for(lambda: engine.rule_status("r")["sink_rest_0_0_cache_length"] == 3, what="three cached rows")
-        server = Recorder(port)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with serving(Recorder(port)) as server:
             wait_for(lambda: len(server.requests) == 3, what="the cached rows")
             assert [json.loads(r["body"]) for r in server.requests] == ROWS
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
 
 
 def test_rest_sink_properties_are_checked(s: sb.Engine) -> None:

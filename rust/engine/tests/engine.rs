@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json, json};
-use sinkbridge_engine::sink::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
+use sinkbridge_engine::sink::{
+    ActionProps, Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory,
+};
 use sinkbridge_engine::value::{Row, Value, to_json_string};
 use sinkbridge_engine::{Engine, EngineConfig, Error};
 
@@ -47,9 +49,9 @@ impl SinkFactory for Recorder {
     async fn create(
         &self,
         _: &SinkContext,
-        props: &JsonMap<String, Json>,
+        props: ActionProps<'_>,
     ) -> Result<Box<dyn Sink>, SinkError> {
-        if props.get("fail_open") == Some(&json!(true)) {
+        if props.all.get("fail_open") == Some(&json!(true)) {
             return Err(SinkError::new("configure refused"));
         }
         Ok(Box::new(RecordingSink(self.clone())))

@@ -13,10 +13,12 @@ use async_trait::async_trait;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
-use serde_json::{Map as JsonMap, Value as Json};
+use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
-use sinkbridge_engine::sink::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
+use sinkbridge_engine::sink::{
+    ActionProps, Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory,
+};
 use sinkbridge_engine::value::Value;
 
 use crate::async_sink::{AsyncLoop, PyAsyncSink};
@@ -79,18 +81,18 @@ impl SinkFactory for PySinkFactory {
     async fn create(
         &self,
         ctx: &SinkContext,
-        props: &JsonMap<String, Json>,
+        props: ActionProps<'_>,
     ) -> Result<Box<dyn Sink>, SinkError> {
         if self.is_async {
             let sink =
-                PyAsyncSink::create(self.target.clone(), &self.async_loop, ctx, props).await?;
+                PyAsyncSink::create(self.target.clone(), &self.async_loop, ctx, props.all).await?;
             return Ok(Box::new(sink));
         }
         // One job in flight at a time: the sink task waits for each reply before the next.
         let (jobs, inbox) = sync_channel::<Job>(1);
         let (ready_tx, ready_rx) = oneshot::channel();
         let target = self.target.clone();
-        let props = Value::from(&Json::Object(props.clone()));
+        let props = Value::from(&Json::Object(props.all.clone()));
         let worker_ctx = ctx.clone();
         std::thread::Builder::new()
             .name(format!("sinkbridge-sink:{}:{}", ctx.rule_id, ctx.op_id))

@@ -17,9 +17,11 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use super::conf::{Format, PropReader, parse_props};
+use super::conf::{Format, PropReader};
 use super::encode::Encoder;
-use super::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory, SinkItem};
+use super::{
+    ActionProps, Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory, SinkItem,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileType {
@@ -120,27 +122,27 @@ impl SinkFactory for FileSinkFactory {
     async fn create(
         &self,
         _: &SinkContext,
-        props: &JsonMap<String, Json>,
+        props: ActionProps<'_>,
     ) -> Result<Box<dyn Sink>, SinkError> {
-        let parsed = parse_props(props, Some(PROPERTIES)).map_err(SinkError::new)?;
-        let conf = read_conf(&parsed.own).map_err(SinkError::new)?;
+        let conf = read_conf(props.own).map_err(SinkError::new)?;
         // CSV is the delimited format whatever `format` says, with its header line written once
         // at the top of each file (`hasHeader`), not before every item.
-        let csv_header =
-            conf.file_type == FileType::Csv && props.get("hasHeader") == Some(&Json::Bool(true));
+        let csv_header = conf.file_type == FileType::Csv
+            && props.all.get("hasHeader") == Some(&Json::Bool(true));
         let format = match conf.file_type {
             FileType::Csv => Format::Delimited {
                 delimiter: props
+                    .all
                     .get("delimiter")
                     .and_then(Json::as_str)
                     .unwrap_or(",")
                     .to_string(),
                 has_header: false,
             },
-            _ => parsed.conf.format.clone(),
+            _ => props.common.format.clone(),
         };
         Ok(Box::new(FileSink {
-            encoder: Encoder::new(format, parsed.conf.fields.as_deref()),
+            encoder: Encoder::new(format, props.common.fields.as_deref()),
             csv_header,
             conf,
             files: HashMap::new(),

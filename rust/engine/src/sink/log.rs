@@ -2,11 +2,9 @@
 //! `sink result for rule <id>: <payload>`, the payload encoded by the `format` property.
 
 use async_trait::async_trait;
-use serde_json::{Map as JsonMap, Value as Json};
 
-use super::conf::parse_props;
 use super::encode::Encoder;
-use super::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
+use super::{ActionProps, Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
 
 #[derive(Debug, Default)]
 pub struct LogSinkFactory;
@@ -24,13 +22,11 @@ impl SinkFactory for LogSinkFactory {
     async fn create(
         &self,
         _: &SinkContext,
-        props: &JsonMap<String, Json>,
+        props: ActionProps<'_>,
     ) -> Result<Box<dyn Sink>, SinkError> {
-        let conf = parse_props(props, self.properties())
-            .map_err(SinkError::new)?
-            .conf;
+        let conf = props.common;
         Ok(Box::new(LogSink {
-            encoder: Encoder::new(conf.format, conf.fields.as_deref()),
+            encoder: Encoder::new(conf.format.clone(), conf.fields.as_deref()),
         }))
     }
 

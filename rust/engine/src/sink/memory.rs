@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use super::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
+use super::{ActionProps, Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
 use crate::memory_topics::{MemoryTopics, validate_topic};
 use crate::value::{JsonDecoder, Row, Value, decode_json_rows};
 
@@ -54,11 +54,11 @@ impl SinkFactory for MemorySinkFactory {
     async fn create(
         &self,
         _: &SinkContext,
-        props: &JsonMap<String, Json>,
+        props: ActionProps<'_>,
     ) -> Result<Box<dyn Sink>, SinkError> {
         Ok(Box::new(MemorySink {
             topics: self.topics.clone(),
-            topic: topic_of(props).map_err(SinkError::new)?,
+            topic: topic_of(props.own).map_err(SinkError::new)?,
             decoder: JsonDecoder::new(),
         }))
     }

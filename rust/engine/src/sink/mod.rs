@@ -161,6 +161,18 @@ pub trait Sink: Send {
     async fn close(&mut self, ctx: &SinkContext) -> Result<(), SinkError>;
 }
 
+/// An action's properties, as a sink factory receives them: read once, when the rule was
+/// created, so that no sink parses them again.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionProps<'a> {
+    /// Every property, common ones included, as eKuiper passes them to `Configure`.
+    pub all: &'a JsonMap<String, Json>,
+    /// The sink's own properties: those that are not common.
+    pub own: &'a JsonMap<String, Json>,
+    /// The common properties, read.
+    pub common: &'a conf::SinkConf,
+}
+
 /// Creates the sinks of one action key.
 #[async_trait]
 pub trait SinkFactory: Send + Sync + fmt::Debug {
@@ -181,12 +193,11 @@ pub trait SinkFactory: Send + Sync + fmt::Debug {
         Ok(())
     }
 
-    /// Creates and configures one sink instance when the rule starts. `props` holds every
-    /// property of the action, common ones included, as eKuiper passes them to `Configure`.
+    /// Creates and configures one sink instance when the rule starts.
     async fn create(
         &self,
         ctx: &SinkContext,
-        props: &JsonMap<String, Json>,
+        props: ActionProps<'_>,
     ) -> Result<Box<dyn Sink>, SinkError>;
 
     /// Where this sink comes from, for listings and messages.

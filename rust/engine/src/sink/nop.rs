@@ -1,9 +1,8 @@
 //! The `nop` sink: accepts everything and does nothing, for benchmarks and tests.
 
 use async_trait::async_trait;
-use serde_json::{Map as JsonMap, Value as Json};
 
-use super::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
+use super::{ActionProps, Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory};
 
 #[derive(Debug, Default)]
 pub struct NopSinkFactory;
@@ -19,7 +18,7 @@ impl SinkFactory for NopSinkFactory {
     async fn create(
         &self,
         _: &SinkContext,
-        _: &JsonMap<String, Json>,
+        _: ActionProps<'_>,
     ) -> Result<Box<dyn Sink>, SinkError> {
         Ok(Box::new(NopSink))
     }

@@ -7,9 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json};
 
-use super::conf::{PropReader, parse_props};
+use super::conf::PropReader;
 use super::encode::Encoder;
-use super::{Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory, SinkItem};
+use super::{
+    ActionProps, Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory, SinkItem,
+};
 use crate::rule::json_type_name;
 use crate::value::{JsonDecoder, Value, to_json_string};
 
@@ -133,10 +135,9 @@ impl SinkFactory for RestSinkFactory {
     async fn create(
         &self,
         _: &SinkContext,
-        props: &JsonMap<String, Json>,
+        props: ActionProps<'_>,
     ) -> Result<Box<dyn Sink>, SinkError> {
-        let parsed = parse_props(props, Some(PROPERTIES)).map_err(SinkError::new)?;
-        let conf = read_conf(&parsed.own).map_err(SinkError::new)?;
+        let conf = read_conf(props.own).map_err(SinkError::new)?;
         let mut client = reqwest::Client::builder();
         if !conf.timeout.is_zero() {
             client = client.timeout(conf.timeout);
@@ -149,7 +150,7 @@ impl SinkFactory for RestSinkFactory {
             .map_err(|e| SinkError::new(format!("cannot build the HTTP client: {e}")))?;
         Ok(Box::new(RestSink {
             client,
-            encoder: Encoder::new(parsed.conf.format.clone(), parsed.conf.fields.as_deref()),
+            encoder: Encoder::new(props.common.format.clone(), props.common.fields.as_deref()),
             conf,
         }))
     }

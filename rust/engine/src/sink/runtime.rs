@@ -16,7 +16,7 @@ use super::cache::{CacheKey, SinkCache};
 use super::conf::{SinkConf, parse_props};
 use super::queue::{ActionQueue, Batching};
 use super::shape::Shaper;
-use super::{Batch, Retry, Sink, SinkContext, SinkError, SinkFactory, SinkItem};
+use super::{ActionProps, Batch, Retry, Sink, SinkContext, SinkError, SinkFactory, SinkItem};
 use crate::clock::Clock;
 use crate::memory_topics::MemoryTopics;
 use crate::metrics::OpMetrics;
@@ -30,8 +30,10 @@ pub(crate) struct ActionSpec {
     pub index: usize,
     pub key: String,
     pub factory: Arc<dyn SinkFactory>,
-    /// Every property of the action, as the sink's `create` receives them.
+    /// Every property of the action.
     pub props: JsonMap<String, Json>,
+    /// The sink's own properties (those that are not common).
+    pub own: JsonMap<String, Json>,
     pub conf: Arc<SinkConf>,
     pub shaper: Arc<Shaper>,
 }
@@ -56,9 +58,19 @@ impl ActionSpec {
             key: key.to_string(),
             factory,
             props: props.clone(),
+            own: parsed.own,
             conf,
             shaper,
         })
+    }
+
+    /// The properties as the sink's factory receives them.
+    pub fn factory_props(&self) -> ActionProps<'_> {
+        ActionProps {
+            all: &self.props,
+            own: &self.own,
+            common: &self.conf,
+        }
     }
 
     /// The operator id, as eKuiper names it: the key and the action's index.
@@ -422,7 +434,7 @@ pub(crate) async fn open_instances(
             queue.gauge(),
             action.conf.enable_cache,
         ));
-        let created = match action.factory.create(&ctx, &action.props).await {
+        let created = match action.factory.create(&ctx, action.factory_props()).await {
             Ok(mut sink) => sink.open(&ctx).await.map(|()| sink),
             Err(e) => Err(e),
         };
