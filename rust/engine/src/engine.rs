@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
@@ -17,16 +17,18 @@ use tokio::runtime::Runtime;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::memory_topics::MemoryTopics;
+use crate::metrics::ConnectionState;
 use crate::metrics::OpMetrics;
 use crate::rule::RuleDef;
+use crate::rule::runtime::SourceFeed;
 use crate::rule::runtime::{RuleParts, RuleRun};
 use crate::sink::cache::SinkCache;
 use crate::sink::runtime::ActionSpec;
 use crate::sink::{
-    FileSinkFactory, LogSinkFactory, MemorySinkFactory, NopSinkFactory, RestSinkFactory,
-    SinkFactory, SinkRegistry, SinkResolver,
+    FileSinkFactory, LogSinkFactory, MemorySinkFactory, MqttSinkFactory, NopSinkFactory,
+    RestSinkFactory, SinkFactory, SinkRegistry, SinkResolver,
 };
-use crate::source::{FileSourceType, MemorySourceType, SourceType};
+use crate::source::{FileSourceType, MemorySourceType, MqttSourceType, SharedSources, SourceType};
 use crate::sql::{SelectPlan, compile_select};
 use crate::stream::{StreamDef, StreamStatement, parse_stream_statement};
 use crate::value::Row;
@@ -79,6 +81,7 @@ struct Inner {
     sinks: SinkRegistry,
     sources: Vec<Arc<dyn SourceType>>,
     source_confs: RwLock<SourceConfs>,
+    shared: Arc<SharedSources>,
     state: Mutex<State>,
 }
 
@@ -156,10 +159,12 @@ impl Engine {
             ("memory", Arc::new(MemorySinkFactory::new(topics.clone()))),
             ("file", Arc::new(FileSinkFactory)),
             ("rest", Arc::new(RestSinkFactory)),
+            ("mqtt", Arc::new(MqttSinkFactory)),
         ];
         let sources: Vec<Arc<dyn SourceType>> = vec![
             Arc::new(MemorySourceType::new(topics.clone())),
             Arc::new(FileSourceType),
+            Arc::new(MqttSourceType),
         ];
         Ok(Engine {
             inner: Arc::new(Inner {
@@ -171,6 +176,7 @@ impl Engine {
                 sinks: SinkRegistry::new(builtin),
                 sources,
                 source_confs: RwLock::default(),
+                shared: Arc::default(),
                 state: Mutex::default(),
             }),
         })
@@ -203,13 +209,8 @@ impl Engine {
             .find(|s| s.name() == name)
             .ok_or_else(|| {
                 let known: Vec<&str> = self.inner.sources.iter().map(|s| s.name()).collect();
-                let later = if name == "mqtt" {
-                    " (the mqtt source is not available in this version)"
-                } else {
-                    ""
-                };
                 format!(
-                    "TYPE {name:?} is not supported{later}; the source types are {}",
+                    "TYPE {name:?} is not supported; the source types are {}",
                     known.join(", ")
                 )
             })
@@ -245,15 +246,63 @@ impl Engine {
             .read()
             .unwrap_or_else(|p| p.into_inner());
         let of_type = confs.get(&def.options.source_type);
-        match &def.options.conf_key {
-            None => Ok(of_type.and_then(|c| c.get("default")).cloned().unwrap_or_default()),
-            Some(key) => of_type.and_then(|c| c.get(key)).cloned().ok_or_else(|| {
-                format!(
-                    "CONF_KEY {key:?} is not defined for the {} source; define it with set_source_conf",
-                    def.options.source_type
-                )
-            }),
+        let mut props = of_type
+            .and_then(|c| c.get("default"))
+            .cloned()
+            .unwrap_or_default();
+        // As in eKuiper, a named property set overrides the default one, key by key.
+        if let Some(key) = &def.options.conf_key {
+            let named = of_type
+                .and_then(|c| c.get(key).or_else(|| c.get(&key.to_lowercase())))
+                .ok_or_else(|| {
+                    format!(
+                        "CONF_KEY {key:?} is not defined for the {} source; define it with \
+                         set_source_conf or in a sources config file",
+                        def.options.source_type
+                    )
+                })?;
+            for (k, v) in named {
+                props.insert(k.clone(), v.clone());
+            }
         }
+        Ok(props)
+    }
+
+    /// Loads a sources config file in eKuiper's layout (`etc/sources/mqtt.yaml`): YAML (or
+    /// JSON) whose top-level keys name property sets, `default` among them. The source type
+    /// is the file's name (`mqtt.yaml`, or eKuiper's older `mqtt_source.yaml`). Returns the
+    /// type and the keys defined.
+    pub fn load_source_conf_file(&self, path: &Path) -> Result<(String, Vec<String>)> {
+        let fail =
+            |why: String| Error::Stream(format!("sources config file {}: {why}", path.display()));
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .ok_or_else(|| fail("cannot tell the source type from the file name".into()))?;
+        let source_type = stem.strip_suffix("_source").unwrap_or(stem).to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        let sets: JsonMap<String, Json> = if text.trim().is_empty() {
+            JsonMap::new()
+        } else {
+            serde_yaml_ng::from_str(&text).map_err(|e| {
+                fail(format!(
+                    "expected property sets by name (default: ...), {e}"
+                ))
+            })?
+        };
+        let mut keys = Vec::with_capacity(sets.len());
+        for (key, props) in sets {
+            let Json::Object(props) = props else {
+                return Err(fail(format!(
+                    "{key}: expected a mapping of properties, found {}",
+                    crate::rule::json_type_name(&props)
+                )));
+            };
+            self.set_source_conf(&source_type, &key, props)
+                .map_err(|e| fail(e.to_string()))?;
+            keys.push(key);
+        }
+        Ok((source_type, keys))
     }
 
     /// Runs `CREATE STREAM`.
@@ -433,10 +482,29 @@ impl Engine {
                 .and_then(|stream| {
                     let source_type = self.source_type(&stream.options.source_type)?;
                     let props = self.source_props(&stream)?;
-                    let source = source_type
-                        .open(&stream, &props)
-                        .map_err(|e| format!("stream {}: {e}", stream.name))?;
-                    Ok((stream, source))
+                    let open = || {
+                        source_type
+                            .open(&stream, &props)
+                            .map_err(|e| format!("stream {}: {e}", stream.name))
+                    };
+                    let feed = if stream.options.shared {
+                        let (source, connection) =
+                            self.inner
+                                .shared
+                                .subscribe(&stream, self.inner.clock.clone(), open)?;
+                        SourceFeed {
+                            source,
+                            connection,
+                            apply_schema: false,
+                        }
+                    } else {
+                        SourceFeed {
+                            source: open()?,
+                            connection: ConnectionState::new(),
+                            apply_schema: true,
+                        }
+                    };
+                    Ok((stream, feed))
                 });
             match opened {
                 Ok((stream, source)) => (
@@ -685,7 +753,7 @@ impl Engine {
     /// Publishes rows to an in-process topic, waiting while a subscribed rule is full.
     /// Returns how many subscriptions received them.
     pub fn publish(&self, topic: &str, rows: Vec<Row>) -> Result<usize> {
-        self.block_on(self.inner.topics.publish(topic, Arc::new(rows)))
+        self.block_on(self.inner.topics.publish(topic, rows))
             .map_err(Error::Stream)
     }
 

@@ -9,6 +9,7 @@ mod engine;
 pub mod error;
 pub mod memory_topics;
 pub mod metrics;
+pub mod mqtt;
 pub mod rule;
 pub mod sink;
 pub mod source;

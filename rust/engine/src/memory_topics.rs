@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use crate::value::Row;
+use crate::value::{Map, Row, Tuple, Value, intern};
 
 /// Rows shared between every subscriber that receives them.
-pub type RowBatch = Arc<Vec<Row>>;
+pub type RowBatch = Arc<Vec<Tuple>>;
 
 struct Subscriber {
     id: u64,
@@ -136,9 +136,27 @@ impl MemoryTopics {
             .unwrap_or_default()
     }
 
-    /// Publishes rows to every subscriber whose filter matches, waiting for room in each.
-    /// Returns how many subscribers received them.
-    pub async fn publish(&self, topic: &str, rows: RowBatch) -> Result<usize, String> {
+    /// Publishes rows to every subscriber whose filter matches, waiting for room in each; each
+    /// row carries the topic as metadata (`meta(topic)`). Returns how many subscribers received
+    /// them.
+    pub async fn publish(&self, topic: &str, rows: Vec<Row>) -> Result<usize, String> {
+        validate_topic(topic)?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut meta = Map::with_capacity(1);
+        meta.insert(intern("topic"), Value::string(topic));
+        let meta = Some(Arc::new(meta));
+        let rows: RowBatch = Arc::new(
+            rows.into_iter()
+                .map(|row| Tuple::new(row, meta.clone()))
+                .collect(),
+        );
+        self.publish_batch(topic, rows).await
+    }
+
+    /// Publishes tuples as they are, sharing the batch between subscribers.
+    pub async fn publish_batch(&self, topic: &str, rows: RowBatch) -> Result<usize, String> {
         validate_topic(topic)?;
         if rows.is_empty() {
             return Ok(0);
@@ -157,7 +175,6 @@ impl MemoryTopics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::{Map, Value};
 
     fn filter(f: &str) -> Vec<String> {
         f.split('/').map(str::to_string).collect()
@@ -187,11 +204,13 @@ mod tests {
         let (_sub_b, mut rx_b) = topics.subscribe("other", 4).unwrap();
         let mut row = Map::new();
         row.insert("x".into(), Value::Int(1));
-        let batch = Arc::new(vec![row]);
-        assert_eq!(topics.publish("s/1", batch.clone()).await, Ok(1));
-        assert_eq!(rx_a.recv().await.unwrap().len(), 1);
+        assert_eq!(topics.publish("s/1", vec![row.clone()]).await, Ok(1));
+        let received = rx_a.recv().await.unwrap();
+        assert_eq!(received.len(), 1);
+        let meta = received[0].meta.as_ref().unwrap();
+        assert_eq!(meta.get("topic").map(|v| v.to_string()), Some("s/1".into()));
         assert!(rx_b.try_recv().is_err());
         drop(sub_a);
-        assert_eq!(topics.publish("s/1", batch).await, Ok(0));
+        assert_eq!(topics.publish("s/1", vec![row]).await, Ok(0));
     }
 }

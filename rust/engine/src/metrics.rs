@@ -25,6 +25,105 @@ pub struct QueueGauge {
     pub dropped: AtomicU64,
 }
 
+/// eKuiper's connection status values.
+pub const CONNECTED: i64 = 1;
+pub const CONNECTING: i64 = 0;
+pub const DISCONNECTED: i64 = -1;
+
+/// The state of a source's or sink's connection to its external system, shared by whatever
+/// manages the connection (which updates it) and the metrics that report it. Times are wall
+/// clock: they tell an operator when something happened.
+#[derive(Debug)]
+pub struct ConnectionState {
+    status: AtomicI64,
+    last_connected_ms: AtomicI64,
+    last_disconnected_ms: AtomicI64,
+    last_try_ms: AtomicI64,
+    last_disconnect_message: Mutex<String>,
+}
+
+impl ConnectionState {
+    /// A connection that is up until told otherwise: what sinks and sources without an
+    /// external connection report.
+    pub fn new() -> Arc<ConnectionState> {
+        Self::with_status(CONNECTED)
+    }
+
+    /// A connection that is still to be made.
+    pub fn connecting() -> Arc<ConnectionState> {
+        Self::with_status(CONNECTING)
+    }
+
+    fn with_status(status: i64) -> Arc<ConnectionState> {
+        Arc::new(ConnectionState {
+            status: AtomicI64::new(status),
+            last_connected_ms: AtomicI64::new(0),
+            last_disconnected_ms: AtomicI64::new(0),
+            last_try_ms: AtomicI64::new(0),
+            last_disconnect_message: Mutex::new(String::new()),
+        })
+    }
+
+    pub fn status(&self) -> i64 {
+        self.status.load(Relaxed)
+    }
+
+    /// An attempt to connect starts.
+    pub fn trying(&self) {
+        self.last_try_ms.store(wall_clock_ms(), Relaxed);
+        // A connection that failed stays "disconnected" while it retries, so status keeps
+        // saying why.
+        let _ = self
+            .status
+            .compare_exchange(CONNECTED, CONNECTING, Relaxed, Relaxed);
+    }
+
+    pub fn connected(&self) {
+        self.last_connected_ms.store(wall_clock_ms(), Relaxed);
+        self.status.store(CONNECTED, Relaxed);
+    }
+
+    pub fn disconnected(&self, message: &str) {
+        self.last_disconnected_ms.store(wall_clock_ms(), Relaxed);
+        if let Ok(mut last) = self.last_disconnect_message.lock() {
+            message.clone_into(&mut last);
+        }
+        self.status.store(DISCONNECTED, Relaxed);
+    }
+
+    /// Why the connection was last lost, or could not be made.
+    pub fn last_disconnect_message(&self) -> String {
+        self.last_disconnect_message
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    fn write_status(&self, put: &mut impl FnMut(&str, Json)) {
+        put("connection_status", self.status().into());
+        put(
+            "connection_last_connected_time",
+            self.last_connected_ms.load(Relaxed).into(),
+        );
+        put(
+            "connection_last_disconnected_time",
+            self.last_disconnected_ms.load(Relaxed).into(),
+        );
+        put(
+            "connection_last_disconnected_message",
+            self.last_disconnect_message().into(),
+        );
+        put(
+            "connection_last_try_time",
+            self.last_try_ms.load(Relaxed).into(),
+        );
+    }
+}
+
+fn wall_clock_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 /// What only sinks count.
 #[derive(Debug)]
 struct SinkCounters {
@@ -56,7 +155,7 @@ pub struct OpMetrics {
     last_exception_ms: AtomicI64,
     last_exception: Mutex<String>,
     /// Only sources and sinks have a connection.
-    connection_status: Option<AtomicI64>,
+    connection: Option<Arc<ConnectionState>>,
     last_logged_ms: AtomicI64,
     sink: Option<SinkCounters>,
 }
@@ -72,12 +171,24 @@ impl OpMetrics {
             last_invocation_ms: AtomicI64::new(0),
             last_exception_ms: AtomicI64::new(0),
             last_exception: Mutex::new(String::new()),
-            // eKuiper's 1: connected. The memory and file sources and this version's sinks
-            // have nothing to lose a connection to.
-            connection_status: has_connection.then(|| AtomicI64::new(1)),
+            connection: has_connection.then(ConnectionState::new),
             last_logged_ms: AtomicI64::new(i64::MIN),
             sink: None,
         }
+    }
+
+    /// The metrics of a source, reporting a connection that may be shared (by the rules that
+    /// read a shared stream).
+    pub fn for_source(prefix: String, connection: Arc<ConnectionState>) -> OpMetrics {
+        OpMetrics {
+            connection: Some(connection),
+            ..OpMetrics::new(prefix, false)
+        }
+    }
+
+    /// The connection this operator reports, if it has one.
+    pub fn connection(&self) -> Option<&Arc<ConnectionState>> {
+        self.connection.as_ref()
     }
 
     /// The metrics of a sink instance, which also report its action's queue and, when the
@@ -193,8 +304,8 @@ impl OpMetrics {
             "last_exception_time",
             self.last_exception_ms.load(Relaxed).into(),
         );
-        if let Some(c) = &self.connection_status {
-            put("connection_status", c.load(Relaxed).into());
+        if let Some(c) = &self.connection {
+            c.write_status(&mut put);
         }
         if let Some(s) = &self.sink {
             put("buffer_dropped_total", s.queue.dropped.load(Relaxed).into());

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::memory_topics::MemoryTopics;
 use crate::memory_topics::RowBatch;
-use crate::metrics::OpMetrics;
+use crate::metrics::{ConnectionState, OpMetrics};
 use crate::sink::SinkError;
 use crate::sink::cache::{CacheKey, SinkCache};
 use crate::sink::queue::ActionQueue;
@@ -35,12 +35,22 @@ fn batches_for(buffer_length: usize) -> usize {
     buffer_length.div_ceil(ROWS_PER_BATCH).max(2)
 }
 
+/// Where a rule's rows come from.
+pub(crate) struct SourceFeed {
+    pub source: Box<dyn Source>,
+    /// The connection state the source keeps (shared with other rules for a shared stream).
+    pub connection: Arc<ConnectionState>,
+    /// False when the rows arrive checked against the stream's schema already (shared
+    /// streams check them once for every rule).
+    pub apply_schema: bool,
+}
+
 /// Everything a rule needs to start, resolved by the engine.
 pub(crate) struct RuleParts {
     pub rule: Arc<RuleDef>,
     pub plan: Arc<SelectPlan>,
     pub stream: Arc<StreamDef>,
-    pub source: Box<dyn Source>,
+    pub source: SourceFeed,
     /// The rule's actions, in order.
     pub actions: Vec<Arc<ActionSpec>>,
     pub clock: Arc<dyn Clock>,
@@ -77,7 +87,15 @@ impl RuleRun {
             topics,
             cache,
         } = parts;
-        let source_metrics = Arc::new(OpMetrics::new(format!("source_{}_0", stream.name), true));
+        let SourceFeed {
+            source,
+            connection,
+            apply_schema,
+        } = source;
+        let source_metrics = Arc::new(OpMetrics::for_source(
+            format!("source_{}_0", stream.name),
+            connection.clone(),
+        ));
         let mut op_index = 0;
         let mut next_op = |name: &str| {
             op_index += 1;
@@ -159,6 +177,7 @@ impl RuleRun {
             plan,
             clock: clock.clone(),
             send_nil: rule.options.send_nil_field,
+            send_meta: rule.options.send_meta_to_sink,
             send_error: rule.options.send_error,
             filter_metrics,
             project_metrics,
@@ -171,9 +190,11 @@ impl RuleRun {
             schema: stream
                 .fields
                 .as_ref()
+                .filter(|_| apply_schema)
                 .map(|f| Schema::new(f, stream.options.strict_validation)),
             clock,
             cancel: cancel.clone(),
+            connection,
         };
         let rule_id = rule.id.clone();
         let source_failure = failure.clone();
@@ -236,6 +257,7 @@ struct Operator {
     plan: Arc<SelectPlan>,
     clock: Arc<dyn Clock>,
     send_nil: bool,
+    send_meta: bool,
     send_error: bool,
     filter_metrics: Option<Arc<OpMetrics>>,
     project_metrics: Arc<OpMetrics>,
@@ -259,7 +281,7 @@ impl Operator {
                     }
                     passed += 1;
                     self.plan
-                        .project(row, self.clock.as_ref(), self.send_nil)
+                        .project(row, self.clock.as_ref(), self.send_nil, self.send_meta)
                         .map(Some)
                 });
                 match outcome {

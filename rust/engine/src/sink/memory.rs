@@ -122,7 +122,7 @@ impl Sink for MemorySink {
         for (i, item) in items.iter().enumerate() {
             let topic = item.prop("topic").unwrap_or(&self.topic).to_string();
             let published = match self.rows(&item.data) {
-                Ok(rows) => self.topics.publish(&topic, Arc::new(rows)).await,
+                Ok(rows) => self.topics.publish(&topic, rows).await,
                 Err(e) => Err(e),
             };
             if let Err(e) = published {

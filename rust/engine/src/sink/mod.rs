@@ -8,6 +8,7 @@ pub mod encode;
 mod file;
 mod log;
 mod memory;
+mod mqtt;
 mod nop;
 pub(crate) mod queue;
 mod registry;
@@ -22,11 +23,13 @@ use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json};
 
 use crate::error::Cause;
+use crate::metrics::ConnectionState;
 use crate::value::Value;
 
 pub use file::FileSinkFactory;
 pub use log::LogSinkFactory;
 pub use memory::MemorySinkFactory;
+pub use mqtt::MqttSinkFactory;
 pub use nop::NopSinkFactory;
 pub use registry::{SinkRegistry, SinkResolver};
 pub use rest::RestSinkFactory;
@@ -38,6 +41,8 @@ pub struct SinkContext {
     /// The action's operator id: the sink's key and its index in the actions, e.g. `log_0`.
     pub op_id: String,
     pub instance_id: usize,
+    /// What the sink reports about its connection to its target in the rule's status.
+    pub connection: Arc<ConnectionState>,
 }
 
 /// One result as a sink receives it, after shaping.

@@ -19,7 +19,7 @@ use super::shape::Shaper;
 use super::{ActionProps, Batch, Retry, Sink, SinkContext, SinkError, SinkFactory, SinkItem};
 use crate::clock::Clock;
 use crate::memory_topics::MemoryTopics;
-use crate::metrics::OpMetrics;
+use crate::metrics::{ConnectionState, OpMetrics};
 use crate::value::{Key, Map, Value};
 
 /// The longest wait between two retries.
@@ -336,7 +336,7 @@ impl InstanceEnv {
         if let Some(item) = item {
             row.insert(Key::from("data"), item.data.clone());
         }
-        if let Err(e) = self.topics.publish(topic, Arc::new(vec![row])).await {
+        if let Err(e) = self.topics.publish(topic, vec![row]).await {
             self.failed(&format!(
                 "the dead letter topic {topic} refused an item: {e}"
             ));
@@ -424,16 +424,20 @@ pub(crate) async fn open_instances(
         action.conf.concurrency
     };
     for instance_id in 0..instances {
-        let ctx = SinkContext {
-            rule_id: rule_id.to_string(),
-            op_id: action.op_id(),
-            instance_id,
-        };
         let metrics = Arc::new(OpMetrics::for_sink(
             format!("sink_{}_{instance_id}", action.op_id()),
             queue.gauge(),
             action.conf.enable_cache,
         ));
+        let ctx = SinkContext {
+            rule_id: rule_id.to_string(),
+            op_id: action.op_id(),
+            instance_id,
+            connection: metrics
+                .connection()
+                .cloned()
+                .unwrap_or_else(ConnectionState::new),
+        };
         let created = match action.factory.create(&ctx, action.factory_props()).await {
             Ok(mut sink) => sink.open(&ctx).await.map(|()| sink),
             Err(e) => Err(e),

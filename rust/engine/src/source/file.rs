@@ -22,7 +22,7 @@ use tokio::runtime::Handle;
 use super::{Source, SourceOutput, SourceType};
 use crate::duration::parse_duration;
 use crate::stream::StreamDef;
-use crate::value::{JsonDecoder, Key, KeyCache, Map, Row, Value, decode_json_rows};
+use crate::value::{JsonDecoder, Key, KeyCache, Map, Tuple, Value, decode_json_rows};
 
 /// Rows per batch read from the file.
 const BATCH_ROWS: usize = 256;
@@ -191,7 +191,7 @@ struct Emitter {
 
 impl Emitter {
     /// Sends rows on; `false` once the rule stops.
-    fn emit(&self, rows: Vec<Row>) -> bool {
+    fn emit(&self, rows: Vec<Tuple>) -> bool {
         if rows.is_empty() {
             return !self.out.is_stopped();
         }
@@ -216,7 +216,7 @@ impl Emitter {
     }
 
     /// Sends a full batch on, leaving an empty one in its place.
-    fn flush(&self, batch: &mut Vec<Row>) -> bool {
+    fn flush(&self, batch: &mut Vec<Tuple>) -> bool {
         self.emit(std::mem::replace(batch, Vec::with_capacity(BATCH_ROWS)))
     }
 
@@ -280,7 +280,7 @@ fn read_lines(mut reader: impl BufRead, name: &str, out: &Emitter) -> Result<(),
             continue;
         }
         read += 1;
-        if let Err(e) = decode_json_rows(&mut decoder, text, |row| batch.push(row)) {
+        if let Err(e) = decode_json_rows(&mut decoder, text, |row| batch.push(row.into())) {
             out.error(&format!("{name} line {number}: {e}"));
         }
         if batch.len() >= BATCH_ROWS {
@@ -303,7 +303,7 @@ fn read_json_array(mut reader: impl Read, name: &str, out: &Emitter) -> Result<(
         .map_err(|e| format!("cannot read {name}: {e}"))?;
     let mut rows = Vec::new();
     out.received(1);
-    if let Err(e) = decode_json_rows(&mut JsonDecoder::new(), &bytes, |row| rows.push(row)) {
+    if let Err(e) = decode_json_rows(&mut JsonDecoder::new(), &bytes, |row| rows.push(row.into())) {
         out.error(&format!("{name}: {e}"));
         return Ok(());
     }
@@ -356,7 +356,7 @@ fn read_csv(
                     };
                     row.insert(key, Value::string(field));
                 }
-                batch.push(row);
+                batch.push(row.into());
                 if batch.len() >= BATCH_ROWS {
                     out.received(std::mem::take(&mut read));
                     if !out.flush(&mut batch) {

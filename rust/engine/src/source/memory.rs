@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde_json::{Map as JsonMap, Value as Json};
 use tokio::sync::mpsc;
 
+use super::shared::Lease;
 use super::{Source, SourceOutput, SourceType};
 use crate::memory_topics::{MemoryTopics, RowBatch, Subscription, validate_filter};
 use crate::stream::StreamDef;
@@ -57,13 +58,17 @@ impl SourceType for MemorySourceType {
         Ok(Box::new(MemorySource {
             _subscription: subscription,
             rx,
+            _lease: None,
         }))
     }
 }
 
-struct MemorySource {
-    _subscription: Subscription,
-    rx: mpsc::Receiver<RowBatch>,
+/// Feeds a rule from a subscription to in-process topics: a memory stream's topic, or the
+/// feed of a shared stream (then the lease keeps that stream's source running).
+pub(super) struct MemorySource {
+    pub(super) _subscription: Subscription,
+    pub(super) rx: mpsc::Receiver<RowBatch>,
+    pub(super) _lease: Option<Lease>,
 }
 
 #[async_trait]

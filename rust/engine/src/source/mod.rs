@@ -2,6 +2,8 @@
 
 mod file;
 mod memory;
+mod mqtt;
+mod shared;
 
 use std::sync::Arc;
 
@@ -12,12 +14,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::memory_topics::RowBatch;
-use crate::metrics::OpMetrics;
+use crate::metrics::{ConnectionState, OpMetrics};
 use crate::stream::{Schema, StreamDef};
-use crate::value::Row;
+use crate::value::Tuple;
 
 pub use file::FileSourceType;
 pub use memory::MemorySourceType;
+pub use mqtt::MqttSourceType;
+pub(crate) use shared::SharedSources;
 
 /// A kind of source (`memory`, `file`, ...), as named by a stream's `TYPE`.
 pub trait SourceType: Send + Sync {
@@ -48,6 +52,7 @@ pub struct SourceOutput {
     pub(crate) schema: Option<Schema>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cancel: CancellationToken,
+    pub(crate) connection: Arc<ConnectionState>,
 }
 
 impl SourceOutput {
@@ -58,14 +63,14 @@ impl SourceOutput {
             None => rows,
             Some(schema) => Arc::new(
                 rows.iter()
-                    .filter_map(|row| match schema.apply(row) {
-                        Ok(row) => Some(row),
+                    .filter_map(|tuple| match schema.apply(&tuple.row) {
+                        Ok(row) => Some(Tuple::new(row, tuple.meta.clone())),
                         Err(e) => {
                             self.error(&e);
                             None
                         }
                     })
-                    .collect::<Vec<Row>>(),
+                    .collect::<Vec<Tuple>>(),
             ),
         };
         if rows.is_empty() {
@@ -95,6 +100,11 @@ impl SourceOutput {
     /// Resolves when the rule stops.
     pub async fn stopped(&self) {
         self.cancel.cancelled().await;
+    }
+
+    /// The state of the source's connection, which it keeps up to date if it has one.
+    pub fn connection(&self) -> &Arc<ConnectionState> {
+        &self.connection
     }
 
     pub fn is_stopped(&self) -> bool {

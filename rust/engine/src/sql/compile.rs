@@ -513,6 +513,9 @@ impl Compiler {
         {
             return Err(not_yet(&format!("FILTER/OVER on {lower}()")));
         }
+        if lower == "meta" {
+            return meta_call(whole, &function.args);
+        }
         let args = match &function.args {
             FunctionArguments::None => Vec::new(),
             FunctionArguments::List(list)
@@ -574,6 +577,27 @@ impl Compiler {
             )));
         }
         Ok(Expr::Call { function, args })
+    }
+}
+
+/// eKuiper's `meta(topic)` names a metadata key as a bare identifier; `meta(*)` takes them all.
+fn meta_call(whole: &ast::Expr, args: &FunctionArguments) -> Result<Expr> {
+    let arg = match args {
+        FunctionArguments::List(list) if list.args.len() == 1 => &list.args[0],
+        _ => {
+            return Err(sql_error(format!(
+                "meta() takes 1 argument, a metadata key such as topic or *, in {whole}"
+            )));
+        }
+    };
+    match arg {
+        FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => Ok(Expr::Meta(None)),
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(ast::Expr::Identifier(ident))) => {
+            Ok(Expr::Meta(Some(intern(ident.value.as_str()))))
+        }
+        other => Err(sql_error(format!(
+            "meta() takes a metadata key such as topic, or *, found {other} in {whole}"
+        ))),
     }
 }
 

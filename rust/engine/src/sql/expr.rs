@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::value::{Key, Row, Value};
+use crate::value::{Key, Map, Row, Value};
 
 use super::cast::CastType;
 use super::functions::ScalarFunction;
@@ -12,6 +12,8 @@ use super::ops::{self, BinaryOp, LikePattern};
 /// What an expression sees while it is evaluated.
 pub struct EvalContext<'a> {
     pub row: &'a Row,
+    /// What the source attached to the row, read by `meta()`.
+    pub meta: Option<&'a Map>,
     pub clock: &'a dyn Clock,
 }
 
@@ -59,6 +61,8 @@ pub enum Expr {
         args: Vec<Expr>,
     },
     Cast(Box<Expr>, CastType),
+    /// `meta(key)`, or `meta(*)` (`None`) for all of the row's metadata as an object.
+    Meta(Option<Key>),
 }
 
 /// A LIKE pattern: compiled once when it is a literal, per row otherwise.
@@ -205,6 +209,11 @@ impl Expr {
                 (function.eval)(&values, ctx).map_err(|e| format!("{}(): {e}", function.name))
             }
             Expr::Cast(inner, to) => to.convert(inner.eval(ctx)?),
+            Expr::Meta(key) => Ok(match (ctx.meta, key) {
+                (None, _) => Value::Null,
+                (Some(meta), Some(key)) => meta.lookup(key).cloned().unwrap_or_default(),
+                (Some(meta), None) => Value::object(meta.clone()),
+            }),
         }
     }
 

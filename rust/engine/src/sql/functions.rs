@@ -264,6 +264,7 @@ mod tests {
         let row = Map::new();
         let ctx = EvalContext {
             row: &row,
+            meta: None,
             clock: &SystemClock,
         };
         (lookup(name).unwrap().eval)(args, &ctx)

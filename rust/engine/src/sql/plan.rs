@@ -1,7 +1,7 @@
 //! A compiled SELECT and how it turns one input row into zero or one result row.
 
 use crate::clock::Clock;
-use crate::value::{Key, Map, Row};
+use crate::value::{Key, Map, Row, Tuple, Value, intern};
 
 use super::expr::{EvalContext, Expr};
 
@@ -41,19 +41,36 @@ impl SelectPlan {
     }
 
     /// Whether the WHERE clause lets `row` through.
-    pub fn filter(&self, row: &Row, clock: &dyn Clock) -> Result<bool, RowError> {
+    pub fn filter(&self, tuple: &Tuple, clock: &dyn Clock) -> Result<bool, RowError> {
         match &self.condition {
             None => Ok(true),
             Some(cond) => cond
-                .eval_condition(&EvalContext { row, clock })
+                .eval_condition(&EvalContext {
+                    row: &tuple.row,
+                    meta: tuple.meta.as_deref(),
+                    clock,
+                })
                 .map_err(|e| RowError::Where(format!("run Where error: {e}"))),
         }
     }
 
     /// Builds the result row. Null results are left out unless `send_nil` (the rule option
     /// `sendNilField`) is set; fields taken by `*` pass through as they came, as in eKuiper.
-    pub fn project(&self, row: &Row, clock: &dyn Clock, send_nil: bool) -> Result<Row, RowError> {
-        let ctx = EvalContext { row, clock };
+    /// With `send_meta` (the rule option `sendMetaToSink`), the tuple's metadata goes along
+    /// under `__meta`, as in eKuiper.
+    pub fn project(
+        &self,
+        tuple: &Tuple,
+        clock: &dyn Clock,
+        send_nil: bool,
+        send_meta: bool,
+    ) -> Result<Row, RowError> {
+        let row = &tuple.row;
+        let ctx = EvalContext {
+            row,
+            meta: tuple.meta.as_deref(),
+            clock,
+        };
         let capacity = match self.has_wildcard {
             true => self.fields.len() + row.len(),
             false => self.fields.len(),
@@ -76,6 +93,12 @@ impl SelectPlan {
                 }
             }
         }
+        if send_meta && let Some(meta) = &tuple.meta {
+            out.insert(intern(META_KEY), Value::Object(meta.clone()));
+        }
         Ok(out)
     }
 }
+
+/// Where `sendMetaToSink` puts a row's metadata in the result, as eKuiper does.
+const META_KEY: &str = "__meta";

@@ -4,7 +4,9 @@ use serde_json::json;
 
 use super::*;
 use crate::clock::SystemClock;
-use crate::value::{Map, Row, Value, to_json_string};
+use std::sync::Arc;
+
+use crate::value::{Map, Row, Tuple, Value, to_json_string};
 
 fn row(v: serde_json::Value) -> Row {
     Value::from(&v).as_object().unwrap().clone()
@@ -19,10 +21,10 @@ fn run_with(sql: &str, rows: &[serde_json::Value], send_nil: bool) -> Vec<String
     let plan = compile_select(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     rows.iter()
         .map(|r| {
-            let r = row(r.clone());
+            let r = Tuple::from(row(r.clone()));
             match plan.filter(&r, &SystemClock) {
                 Ok(false) => "-".to_string(),
-                Ok(true) => match plan.project(&r, &SystemClock, send_nil) {
+                Ok(true) => match plan.project(&r, &SystemClock, send_nil, false) {
                     Ok(out) => to_json_string(&out),
                     Err(RowError::Select(e) | RowError::Where(e)) => e,
                 },
@@ -337,6 +339,29 @@ fn keys_are_shared_not_copied() {
     let plan = compile_select("SELECT device FROM s").unwrap();
     let mut input = Map::new();
     input.insert("device".into(), Value::string("d"));
-    let out = plan.project(&input, &SystemClock, false).unwrap();
+    let out = plan
+        .project(&input.into(), &SystemClock, false, false)
+        .unwrap();
     assert_eq!(out.len(), 1);
+}
+
+#[test]
+fn meta_reads_what_the_source_attached_and_send_meta_passes_it_on() {
+    let meta = Arc::new(row(json!({"topic": "sensors/1", "qos": 1})));
+    let tuple = Tuple::new(row(json!({"t": 21})), Some(meta));
+    let plan = compile_select(
+        "SELECT t, meta(topic) AS topic, meta(QOS) AS q, meta(nope) AS n, meta(*) AS m FROM s \
+         WHERE meta(topic) = \"sensors/1\"",
+    )
+    .unwrap();
+    assert_eq!(plan.filter(&tuple, &SystemClock), Ok(true));
+    let out = plan.project(&tuple, &SystemClock, false, true).unwrap();
+    assert_eq!(
+        to_json_string(&out),
+        r#"{"t":21,"topic":"sensors/1","q":1,"m":{"topic":"sensors/1","qos":1},"__meta":{"topic":"sensors/1","qos":1}}"#
+    );
+    let bare = Tuple::from(row(json!({"t": 1})));
+    assert_eq!(plan.filter(&bare, &SystemClock), Ok(false));
+    assert!(compile_error("SELECT meta(a, b) FROM s").contains("meta() takes 1 argument"));
+    assert!(compile_error("SELECT meta(1) FROM s").contains("metadata key"));
 }

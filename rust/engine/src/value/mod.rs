@@ -7,6 +7,7 @@
 pub mod convert;
 mod json;
 mod map;
+mod tuple;
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 pub use json::{JsonDecoder, decode_json_rows, to_json_string};
 pub use map::{Key, KeyCache, Map, intern};
+pub use tuple::Tuple;
 
 /// A row: one message of a stream, or one row of a rule's result.
 pub type Row = Map;
