@@ -83,6 +83,12 @@ class Engine:
         name no ``CONF_KEY``), e.g. ``set_source_conf("file", "replay", {"interval": "1s"})``."""
         self._core.set_source_conf(source_type, conf_key, json.dumps(dict(props)))
 
+    def load_source_conf_file(self, path: str | os.PathLike[str]) -> tuple[str, list[str]]:
+        """Loads a sources config file in eKuiper's layout, such as ``etc/sources/mqtt.yaml``:
+        top-level keys name property sets (``default`` among them) for the source type the
+        file is named after. Returns that type and the keys defined."""
+        return self._core.load_source_conf_file(os.fspath(path))
+
     # ----- rules -----
 
     def create_rule(self, rule: Mapping[str, Any] | str) -> str:

@@ -1,6 +1,7 @@
 //! `sinkbridge._core.Engine`: the engine as Python sees it. Every call that may wait releases
 //! the GIL first, because the sinks it waits for need it.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -90,6 +91,14 @@ impl PyEngine {
             };
             self.engine.set_source_conf(source_type, conf_key, props)
         })
+    }
+
+    fn load_source_conf_file(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+    ) -> PyResult<(String, Vec<String>)> {
+        call(py, || self.engine.load_source_conf_file(&path))
     }
 
     fn create_rule(&self, py: Python<'_>, rule_json: &str) -> PyResult<String> {

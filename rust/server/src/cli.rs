@@ -27,6 +27,12 @@ struct Cli {
     #[arg(long, global = true, default_value = "sinks", value_name = "DIR")]
     plugins_dir: PathBuf,
 
+    /// The folder of sources config files in eKuiper's layout (`mqtt.yaml` with `default:` and
+    /// named property sets, which streams select with CONF_KEY). Default: etc/sources, when it
+    /// exists.
+    #[arg(long, global = true, value_name = "DIR")]
+    sources_dir: Option<PathBuf>,
+
     /// The least severe log level shown: error, warning, info or debug.
     #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
     log_level: String,
@@ -59,7 +65,7 @@ pub fn main(args: Vec<OsString>, host: &dyn Host) -> i32 {
     };
     host.init_logging(&cli.log_level);
     let result = match &cli.command {
-        Command::Run { file } => run(file, &cli.plugins_dir, host),
+        Command::Run { file } => run(file, &cli, host),
     };
     match result {
         Ok(()) => 0,
@@ -76,12 +82,13 @@ pub fn main(args: Vec<OsString>, host: &dyn Host) -> i32 {
     }
 }
 
-fn run(file: &Path, plugins_dir: &Path, host: &dyn Host) -> Result<(), String> {
+fn run(file: &Path, cli: &Cli, host: &dyn Host) -> Result<(), String> {
     let place = file.display();
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {place}: {e}"))?;
     let ruleset = ruleset::parse(&text).map_err(|e| format!("{place}: {e}"))?;
     let engine = Engine::new(EngineConfig::default()).map_err(|e| e.to_string())?;
-    host.prepare(&engine, plugins_dir)?;
+    host.prepare(&engine, &cli.plugins_dir)?;
+    load_sources_dir(&engine, cli.sources_dir.as_deref())?;
     ruleset::load(&engine, &ruleset).map_err(|e| format!("{place}: {e}"))?;
     if let Err(e) = engine.start() {
         engine.stop();
@@ -92,6 +99,39 @@ fn run(file: &Path, plugins_dir: &Path, host: &dyn Host) -> Result<(), String> {
     wait_for_shutdown()?;
     tracing::info!(target: "sinkbridge.cli", "stopping: sinks take what is queued, then close");
     engine.stop();
+    Ok(())
+}
+
+/// Loads every `*.yaml`, `*.yml` and `*.json` file of the sources config folder.
+fn load_sources_dir(engine: &Engine, dir: Option<&Path>) -> Result<(), String> {
+    let default = Path::new("etc/sources");
+    let dir = match dir {
+        Some(dir) => dir,
+        None if default.is_dir() => default,
+        None => return Ok(()),
+    };
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("sources dir {}: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        })
+        .collect();
+    files.sort();
+    for file in files {
+        let (source_type, keys) = engine
+            .load_source_conf_file(&file)
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            target: "sinkbridge.cli",
+            "{}: {source_type} property sets {}",
+            file.display(),
+            keys.join(", ")
+        );
+    }
     Ok(())
 }
 
