@@ -398,3 +398,95 @@ fn triggered_false_waits_for_start_rule_and_engine_start_restarts_rules() {
     assert_eq!(recorder.wait_for(2).len(), 2);
     engine.stop();
 }
+
+#[test]
+fn a_shared_stream_subscribes_once_for_all_its_rules() {
+    let (engine, recorder) = engine_with_recorder();
+    engine
+        .create_stream(
+            r#"CREATE STREAM s (t bigint) WITH (TYPE="memory", DATASOURCE="in", SHARED="true")"#,
+        )
+        .unwrap();
+    engine
+        .create_stream(r#"CREATE STREAM own () WITH (TYPE="memory", DATASOURCE="in")"#)
+        .unwrap();
+    engine.start().unwrap();
+    for id in ["a", "b"] {
+        engine
+            .create_rule(
+                &json!({"id": id, "sql": format!("SELECT t, \"{id}\" AS rule FROM s"),
+                                 "actions": [{"recorder": {}}]}),
+            )
+            .unwrap();
+    }
+    // One subscription, the shared source's, feeds both rules; the schema applies once.
+    assert_eq!(engine.publish("in", rows(json!({"t": "7"}))).unwrap(), 1);
+    let mut results = recorder.wait_for(2);
+    results.sort();
+    assert_eq!(
+        results,
+        [r#"[{"t":7,"rule":"a"}]"#, r#"[{"t":7,"rule":"b"}]"#]
+    );
+    assert_eq!(
+        engine.rule_status("a").unwrap()["source_s_0_records_in_total"],
+        1
+    );
+    // A stream without SHARED subscribes per rule.
+    engine
+        .create_rule(&json!({"id": "c", "sql": "SELECT * FROM own", "actions": [{"nop": {}}]}))
+        .unwrap();
+    assert_eq!(engine.publish("in", rows(json!({"t": 8}))).unwrap(), 2);
+    // The shared source stops with its last rule, and starts again with the next.
+    engine.stop_rule("a").unwrap();
+    assert_eq!(engine.publish("in", rows(json!({"t": 9}))).unwrap(), 2);
+    engine.stop_rule("b").unwrap();
+    // The shared source's own task ends right after its last rule.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.publish("in", rows(json!({"t": 10}))).unwrap() != 1 {
+        assert!(Instant::now() < deadline, "the shared source did not stop");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    engine.start_rule("b").unwrap();
+    assert_eq!(engine.publish("in", rows(json!({"t": 11}))).unwrap(), 2);
+    assert!(
+        recorder
+            .wait_for(5)
+            .contains(&r#"[{"t":11,"rule":"b"}]"#.to_string())
+    );
+}
+
+#[test]
+fn sources_config_files_define_property_sets_and_named_sets_override_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("file.yaml");
+    std::fs::write(
+        &path,
+        "default:\n  fileType: lines\n  interval: 0\nreplay:\n  fileType: json\n",
+    )
+    .unwrap();
+    let (engine, recorder) = engine_with_recorder();
+    let (source_type, keys) = engine.load_source_conf_file(&path).unwrap();
+    assert_eq!(source_type, "file");
+    assert_eq!(keys, ["default", "replay"]);
+    let data = dir.path().join("rows.txt");
+    std::fs::write(&data, "[{\"a\": 1}, {\"a\": 2}]").unwrap();
+    // The named set's fileType wins over the default's: the file is read as one JSON array.
+    engine
+        .create_stream(&format!(
+            r#"CREATE STREAM s () WITH (TYPE="file", DATASOURCE="{}", CONF_KEY="replay")"#,
+            data.display()
+        ))
+        .unwrap();
+    engine.start().unwrap();
+    engine
+        .create_rule(&json!({"id": "r", "sql": "SELECT a FROM s", "actions": [{"recorder": {}}]}))
+        .unwrap();
+    assert_eq!(recorder.wait_for(2), [r#"[{"a":1}]"#, r#"[{"a":2}]"#]);
+    let missing = dir.path().join("kafka.yaml");
+    std::fs::write(&missing, "default: {}\n").unwrap();
+    let err = engine.load_source_conf_file(&missing).unwrap_err();
+    assert!(
+        err.to_string().contains("TYPE \"kafka\" is not supported"),
+        "{err}"
+    );
+}
