@@ -450,7 +450,7 @@ fn a_shared_stream_subscribes_once_for_all_its_rules() {
     assert_eq!(engine.publish("in", rows(json!({"t": 11}))).unwrap(), 2);
     assert!(
         recorder
-            .wait_for(5)
+            .wait_for(6)
             .contains(&r#"[{"t":11,"rule":"b"}]"#.to_string())
     );
 }
