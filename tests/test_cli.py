@@ -4,6 +4,7 @@ engine) and the standalone binary (the engine hosts Python)."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from .conftest import ROOT, Cli, host_command, read_events, run_command, wait_for
+from .mqtt_helpers import PUBLIC_PORT, publish
 
 
 def test_the_quickstart_runs(host: str, start_cli: Callable[..., Cli]) -> None:
@@ -115,3 +117,24 @@ def test_version_and_usage(host: str, tmp_path: Path) -> None:
     helped = run_command([*host_command(host), "run", "--help"], tmp_path)
     assert helped.returncode == 0
     assert "--plugins-dir <DIR>" in helped.stdout
+
+
+def test_the_scale_out_example_splits_the_stream_over_two_instances(start_cli: Callable[..., Cli]) -> None:
+    """examples/mqtt: two instances, one under each host, share one subscription."""
+    args = ["--sources-dir", "examples/mqtt/etc/sources", "run", "examples/mqtt/rules.json"]
+    instances = [start_cli(host, *args, cwd=ROOT) for host in ["wheel", "binary"]]
+    for cli in instances:
+        wait_for(lambda cli=cli: "connected to the MQTT broker" in cli.stderr, what="both instances to subscribe")
+    readings = [json.dumps({"device": f"dev-{i}", "temperature": 35}) for i in range(40)]
+    publish(PUBLIC_PORT, "sensors/line-1", readings)
+
+    def devices(cli: Cli) -> set[str]:
+        return set(re.findall(r"device=(dev-\d+)\s+temperature=35\s+topic=sensors/line-1", cli.stdout))
+
+    wait_for(lambda: len(devices(instances[0]) | devices(instances[1])) == 40, what="every reading")
+    first, second = (devices(cli) for cli in instances)
+    assert first, "each instance takes a share"
+    assert second, "each instance takes a share"
+    assert not first & second
+    for cli in instances:
+        assert cli.stop() == 0, cli.stderr
