@@ -6,6 +6,7 @@ TLS, and sources config files."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import threading
 import uuid
@@ -337,6 +338,29 @@ def test_publishing_while_the_broker_is_down_is_retried(mqtt_engine: sb.Engine, 
     assert sorted(json.loads(m.payload)["n"] for m in messages) == [1, 2, 3]
     s = wait_for(lambda: (st := status(engine))["sink_mqtt_0_0_records_out_total"] == 3 and st, what="metrics")
     assert s["sink_mqtt_0_0_connection_status"] == 1
+    out.close()
+
+
+def test_a_publish_the_broker_does_not_acknowledge_in_time_is_retried(mqtt_engine: sb.Engine, broker: Broker) -> None:
+    """A broker that hangs (stopped with SIGSTOP: the connection stays open, nothing answers)
+    leaves QoS 1 publishes unacknowledged: after ackTimeout they are retried, and they arrive
+    once it resumes."""
+    engine = mqtt_engine
+    engine.create_stream('CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in")')
+    out = Subscriber(broker.port, "out", qos=1)
+    action = {"server": broker.server, "topic": "out", "sendSingle": True, "ackTimeout": "300ms"}
+    engine.create_rule({"id": "r", "sql": "SELECT n FROM s", "actions": [{"mqtt": {**action, "resendInterval": 100}}]})
+    wait_for(lambda: status(engine)["sink_mqtt_0_0_connection_status"] == 1, what="the sink to connect")
+    assert broker.process is not None
+    broker.process.send_signal(signal.SIGSTOP)
+    try:
+        engine.publish("in", [{"n": 1}])
+        s = wait_for(lambda: (st := status(engine))["sink_mqtt_0_0_retries_total"] > 0 and st, what="a retry")
+        assert "did not acknowledge within ackTimeout" in s["sink_mqtt_0_0_last_exception"]
+    finally:
+        broker.process.send_signal(signal.SIGCONT)
+    wait_for(lambda: status(engine)["sink_mqtt_0_0_records_out_total"] == 1, what="the delivery")
+    assert {json.loads(m.payload)["n"] for m in out.wait_count(1)} == {1}  # at least once
     out.close()
 
 
