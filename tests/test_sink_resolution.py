@@ -31,7 +31,7 @@ def create_error(engine: sb.Engine, key: str) -> str:
 def test_an_unknown_key_names_itself_and_every_place_searched(stream: sb.Engine, plugins_dir: Path) -> None:
     message = create_error(stream, "nosuch")
     assert message.startswith('rule "r": actions[0]: unknown sink "nosuch"; searched')
-    assert "the built-in sinks (log, nop, memory, file, rest)" in message
+    assert "the built-in sinks (log, nop, memory, mqtt, file, rest)" in message
     assert "the sinks registered with register_sink" in message
     assert (
         f"the plugins folder ({plugins_dir.resolve() / 'nosuch.py'} or {plugins_dir.resolve() / 'nosuch'}/)" in message

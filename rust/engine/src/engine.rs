@@ -157,9 +157,9 @@ impl Engine {
             ("log", Arc::new(LogSinkFactory)),
             ("nop", Arc::new(NopSinkFactory)),
             ("memory", Arc::new(MemorySinkFactory::new(topics.clone()))),
+            ("mqtt", Arc::new(MqttSinkFactory)),
             ("file", Arc::new(FileSinkFactory)),
             ("rest", Arc::new(RestSinkFactory)),
-            ("mqtt", Arc::new(MqttSinkFactory)),
         ];
         let sources: Vec<Arc<dyn SourceType>> = vec![
             Arc::new(MemorySourceType::new(topics.clone())),

@@ -328,7 +328,7 @@ fn rule_creation_checks_sql_stream_and_sinks() {
         )
         .unwrap_err();
     assert!(matches!(err, Error::Sink { .. }));
-    assert!(err.to_string().starts_with("rule \"r\": actions[1]: unknown sink \"nosuch\"; searched the built-in sinks (log, nop, memory, file, rest)"), "{err}");
+    assert!(err.to_string().starts_with("rule \"r\": actions[1]: unknown sink \"nosuch\"; searched the built-in sinks (log, nop, memory, mqtt, file, rest)"), "{err}");
     let err = engine
         .create_rule(&json!({"id": "r", "sql": "SELECT * FROM s", "actions": [{"memory": {}}]}))
         .unwrap_err();
