@@ -487,11 +487,17 @@ impl Engine {
                             .open(&stream, &props)
                             .map_err(|e| format!("stream {}: {e}", stream.name))
                     };
+                    let connection = || match source_type.connects() {
+                        true => ConnectionState::connecting(),
+                        false => ConnectionState::new(),
+                    };
                     let feed = if stream.options.shared {
-                        let (source, connection) =
-                            self.inner
-                                .shared
-                                .subscribe(&stream, self.inner.clock.clone(), open)?;
+                        let (source, connection) = self.inner.shared.subscribe(
+                            &stream,
+                            self.inner.clock.clone(),
+                            connection,
+                            open,
+                        )?;
                         SourceFeed {
                             source,
                             connection,
@@ -500,7 +506,7 @@ impl Engine {
                     } else {
                         SourceFeed {
                             source: open()?,
-                            connection: ConnectionState::new(),
+                            connection: connection(),
                             apply_schema: true,
                         }
                     };

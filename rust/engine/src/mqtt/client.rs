@@ -17,7 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rumqttc::v5::mqttbytes::v5 as p5;
 use rumqttc::{Outgoing, QoS, TlsConfiguration, Transport};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::conf::{ConnConf, Version};
@@ -31,8 +31,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const MAX_PACKET: usize = 256 * 1024 * 1024 - 1;
 /// Publishes in flight (sent, not yet acknowledged) per connection.
 const INFLIGHT: u16 = 100;
-/// Requests (publishes, acknowledgements) queued for the event loop.
+/// Requests (publishes, subscriptions, the disconnect) queued for the event loop.
 const REQUESTS: usize = 1024;
+/// Publishes handed to a connection and not yet acknowledged. Fewer than the request queue
+/// holds, so that handing one over never waits: a publish waits for a permit instead, which it
+/// can give up on cleanly at its deadline.
+const OUTSTANDING: usize = REQUESTS - 16;
 
 /// A message received on a subscription.
 #[derive(Debug, Clone)]
@@ -66,20 +70,34 @@ enum Link {
 
 type AckResult = Result<(), PublishError>;
 
+/// A publish waiting for the broker; it holds one of the connection's permits.
+struct Waiter {
+    qos: QoS,
+    result: oneshot::Sender<AckResult>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Waiter {
+    fn resolve(self, result: AckResult) {
+        let _ = self.result.send(result);
+    }
+}
+
 /// Publishes waiting for the broker, for one connection. The event loop reports each publish
-/// it writes (in request order) with its packet id, then each acknowledgement by packet id.
+/// it writes (in request order) with its packet id, then each acknowledgement by packet id:
+/// waiters are queued in request order, so the n-th write is the n-th waiter's.
 #[derive(Default)]
 struct Acks {
     dead: Option<String>,
-    unsent: VecDeque<(QoS, oneshot::Sender<AckResult>)>,
-    sent: HashMap<u16, oneshot::Sender<AckResult>>,
+    unsent: VecDeque<Waiter>,
+    sent: HashMap<u16, Waiter>,
 }
 
 impl Acks {
     fn written(&mut self, pkid: u16) {
-        if let Some((qos, waiter)) = self.unsent.pop_front() {
-            if qos == QoS::AtMostOnce {
-                let _ = waiter.send(Ok(()));
+        if let Some(waiter) = self.unsent.pop_front() {
+            if waiter.qos == QoS::AtMostOnce {
+                waiter.resolve(Ok(()));
             } else {
                 self.sent.insert(pkid, waiter);
             }
@@ -88,18 +106,18 @@ impl Acks {
 
     fn acknowledged(&mut self, pkid: u16, result: AckResult) {
         if let Some(waiter) = self.sent.remove(&pkid) {
-            let _ = waiter.send(result);
+            waiter.resolve(result);
         }
     }
 
     fn fail_all(&mut self, why: &str) {
         self.dead = Some(why.to_string());
         let lost = || Err(PublishError::Transient(format!("connection lost: {why}")));
-        for (_, waiter) in self.unsent.drain(..) {
-            let _ = waiter.send(lost());
+        for waiter in self.unsent.drain(..) {
+            waiter.resolve(lost());
         }
         for (_, waiter) in self.sent.drain() {
-            let _ = waiter.send(lost());
+            waiter.resolve(lost());
         }
     }
 }
@@ -107,6 +125,7 @@ impl Acks {
 struct Live {
     link: Link,
     acks: Arc<Mutex<Acks>>,
+    permits: Arc<Semaphore>,
 }
 
 struct Shared {
@@ -155,46 +174,55 @@ impl MqttClient {
         }
     }
 
-    /// Hands a message to the connection. The receiver resolves once the broker acknowledged it
-    /// (QoS 1, 2) or it was written (QoS 0), or with the reason it was not.
+    /// Hands a message to the connection, waiting until `deadline` at most while the broker is
+    /// behind. The receiver resolves once the broker acknowledged it (QoS 1, 2) or it was
+    /// written (QoS 0), or with the reason it was not.
     pub async fn publish(
         &self,
         topic: &str,
         qos: QoS,
         retain: bool,
-        payload: Bytes,
+        payload: Vec<u8>,
+        deadline: tokio::time::Instant,
     ) -> Result<oneshot::Receiver<AckResult>, PublishError> {
-        let (link, acks) = {
+        let (link, acks, permits) = {
             let live = self.shared.live.lock().unwrap_or_else(|p| p.into_inner());
             match live.as_ref() {
-                Some(live) => (live.link.clone(), live.acks.clone()),
+                Some(live) => (live.link.clone(), live.acks.clone(), live.permits.clone()),
                 None => return Err(PublishError::Transient(self.not_connected())),
             }
         };
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut acks = acks.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(why) = &acks.dead {
-                return Err(PublishError::Transient(why.clone()));
+        let permit = match tokio::time::timeout_at(deadline, permits.acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(PublishError::Transient(self.not_connected())),
+            Err(_) => {
+                return Err(PublishError::Transient(format!(
+                    "the broker has not acknowledged the {OUTSTANDING} messages sent before"
+                )));
             }
-            // Queued before the request, so that the event loop finds it when it writes it.
-            acks.unsent.push_back((qos, tx));
+        };
+        let (tx, rx) = oneshot::channel();
+        let mut acks = acks.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(why) = &acks.dead {
+            return Err(PublishError::Transient(why.clone()));
         }
+        // The request never waits (the permits keep the queue from filling up), so the waiter
+        // and its request go in together, under the lock, in the same order.
         let sent = match link {
-            Link::V4(client) => client
-                .publish_bytes(topic, qos, retain, payload)
-                .await
-                .is_ok(),
+            Link::V4(client) => client.try_publish(topic, qos, retain, payload).is_ok(),
             Link::V5(client) => client
-                .publish(topic, v5_qos(qos), retain, payload)
-                .await
+                .try_publish(topic, v5_qos(qos), retain, Bytes::from(payload))
                 .is_ok(),
         };
         if !sent {
-            // The event loop is gone: the connection dropped and its acks were failed, ours
-            // included (it was queued before the loop went away), or it is about to be.
+            // The event loop is gone: the connection dropped.
             return Err(PublishError::Transient(self.not_connected()));
         }
+        acks.unsent.push_back(Waiter {
+            qos,
+            result: tx,
+            _permit: permit,
+        });
         Ok(rx)
     }
 
@@ -553,6 +581,7 @@ async fn serve(
                 *shared.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(Live {
                     link: link.clone(),
                     acks: acks.clone(),
+                    permits: Arc::new(Semaphore::new(OUTSTANDING)),
                 });
                 shared.up.send_replace(true);
             }

@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use rumqttc::QoS;
 use serde_json::{Map as JsonMap, Value as Json};
 
@@ -149,6 +148,7 @@ impl Sink for MqttSink {
         let mut retry: Vec<usize> = Vec::new();
         let mut transient = None;
         let mut pending = Vec::with_capacity(items.len());
+        let deadline = tokio::time::Instant::now() + self.conf.ack_timeout;
         for (i, item) in items.iter().enumerate() {
             let topic = item.prop("topic").unwrap_or(&self.conf.topic);
             if let Err(e) = validate_topic(topic) {
@@ -157,9 +157,9 @@ impl Sink for MqttSink {
                     .push((i, SinkError::new(format!("topic rendered {topic:?}: {e}"))));
                 continue;
             }
-            let payload = Bytes::from(self.encoder.encode(item));
+            let payload = self.encoder.encode(item).into_bytes();
             match client
-                .publish(topic, self.conf.qos, self.conf.retained, payload)
+                .publish(topic, self.conf.qos, self.conf.retained, payload, deadline)
                 .await
             {
                 Ok(ack) => pending.push((i, ack)),
@@ -170,7 +170,6 @@ impl Sink for MqttSink {
                 Err(PublishError::Refused(why)) => report.failures.push((i, SinkError::new(why))),
             }
         }
-        let deadline = tokio::time::Instant::now() + self.conf.ack_timeout;
         for (i, ack) in pending {
             match tokio::time::timeout_at(deadline, ack).await {
                 Ok(Ok(Ok(()))) => {}

@@ -27,6 +27,12 @@ pub(crate) use shared::SharedSources;
 pub trait SourceType: Send + Sync {
     fn name(&self) -> &'static str;
 
+    /// Whether its sources connect to an external system: then their connection status starts
+    /// as "connecting" rather than "connected".
+    fn connects(&self) -> bool {
+        false
+    }
+
     /// Checks a stream and its source properties when the stream is created.
     fn validate(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<(), String>;
 

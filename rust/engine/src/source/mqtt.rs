@@ -93,6 +93,10 @@ impl SourceType for MqttSourceType {
         "mqtt"
     }
 
+    fn connects(&self) -> bool {
+        true
+    }
+
     fn validate(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<(), String> {
         read_conf(def, props).map(|_| ())
     }

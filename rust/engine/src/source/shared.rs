@@ -69,13 +69,14 @@ impl SharedSources {
         self: &Arc<Self>,
         stream: &StreamDef,
         clock: Arc<dyn Clock>,
+        connection: impl FnOnce() -> Arc<ConnectionState>,
         open: impl FnOnce() -> Result<Box<dyn Source>, String>,
     ) -> Result<(Box<dyn Source>, Arc<ConnectionState>), String> {
         let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let (entry, launch) = match running.entry(stream.name.clone()) {
             Entry::Occupied(entry) => (entry.into_mut(), None),
             Entry::Vacant(slot) => {
-                let (entry, launch) = prepare(stream, clock, open()?);
+                let (entry, launch) = prepare(stream, clock, connection(), open()?);
                 (slot.insert(entry), Some(launch))
             }
         };
@@ -111,10 +112,10 @@ struct Launch {
 fn prepare(
     stream: &StreamDef,
     clock: Arc<dyn Clock>,
+    connection: Arc<ConnectionState>,
     source: Box<dyn Source>,
 ) -> (Running, Launch) {
     let hub = MemoryTopics::new();
-    let connection = ConnectionState::new();
     let cancel = CancellationToken::new();
     let (tx, rx) = mpsc::channel::<RowBatch>(SUBSCRIBER_BATCHES);
     let output = SourceOutput {
