@@ -442,8 +442,9 @@ class Broker:
 
 
 class Publisher:
-    """mosquitto_pub sending each line of the file as one QoS 0 message (`-l`; the 65,535
-    messages that one `-l` run can send apply to QoS 1 only)."""
+    """mosquitto_pub sending each line of the file as one QoS 0 message (`-l`: the loss past
+    65,535 lines that tests/mqtt_helpers.py works around is at QoS 1, and every run here checks
+    that each message arrived)."""
 
     def __init__(self, port: int, path: Path, client_id: str) -> None:
         self.finished = 0.0
