@@ -3,11 +3,14 @@ engine's first async sink starts."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    # Imported where used: asyncio is heavy, and engines without async sinks never need it.
+    import asyncio
 
 __all__ = ["is_async", "kept", "start_loop", "stop_loop"]
 
@@ -21,6 +24,8 @@ _running: set[asyncio.Task[Any]] = set()
 
 async def kept(awaitable: Awaitable[T]) -> T:
     """Awaits ``awaitable`` in a task that cannot be garbage-collected before it finishes."""
+    import asyncio
+
     task = asyncio.current_task()
     if task is not None:
         _running.add(task)
@@ -37,6 +42,8 @@ def is_async(obj: object) -> bool:
 
 
 def _run(loop: asyncio.AbstractEventLoop) -> None:
+    import asyncio
+
     asyncio.set_event_loop(loop)
     try:
         loop.run_forever()
@@ -46,6 +53,8 @@ def _run(loop: asyncio.AbstractEventLoop) -> None:
 
 def start_loop() -> asyncio.AbstractEventLoop:
     """A new event loop, running on a daemon thread of its own until :func:`stop_loop`."""
+    import asyncio
+
     loop = asyncio.new_event_loop()
     threading.Thread(target=_run, args=(loop,), name="sinkbridge-asyncio", daemon=True).start()
     return loop

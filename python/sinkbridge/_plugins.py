@@ -17,7 +17,6 @@ import importlib.util
 import inspect
 import sys
 import traceback
-from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -129,6 +128,8 @@ def _sink_class_of(module: ModuleType, origin: str) -> type[Sink]:
 
 
 def _entry_point(key: str) -> Any | None:
+    from importlib.metadata import entry_points  # heavy: imported when a key gets this far
+
     return next(iter(entry_points(group=ENTRY_POINT_GROUP, name=key)), None)
 
 
@@ -206,6 +207,8 @@ def available(plugins_dir: str) -> list[tuple[str, str]]:
                 found.append((path.stem, f"plugins folder: {path.resolve()}"))
             elif (path / "__init__.py").is_file() and path.name.isidentifier():
                 found.append((path.name, f"plugins folder: {path.resolve()}"))
+    from importlib.metadata import entry_points
+
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         found.append((ep.name, f"entry point {ep.name} = {ep.value}"))
     return found

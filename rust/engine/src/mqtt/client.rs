@@ -31,6 +31,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const MAX_PACKET: usize = 256 * 1024 * 1024 - 1;
 /// Publishes in flight (sent, not yet acknowledged) per connection.
 const INFLIGHT: u16 = 100;
+/// Messages received that go on together at most.
+const MAX_INBOX: usize = 256;
 /// Requests (publishes, subscriptions, the disconnect) queued for the event loop.
 const REQUESTS: usize = 1024;
 /// Publishes handed to a connection and not yet acknowledged. Fewer than the request queue
@@ -55,8 +57,9 @@ pub struct Options {
     /// A persistent session: the broker keeps subscriptions and queued messages while the
     /// client is away. Needs a fixed client id.
     pub persistent: bool,
-    /// Where incoming messages go; a full channel stops reading from the broker.
-    pub incoming: Option<mpsc::Sender<Message>>,
+    /// Where incoming messages go, in batches (what one read from the network brought); a full
+    /// channel stops reading from the broker.
+    pub incoming: Option<mpsc::Sender<Vec<Message>>>,
     /// A prefix for generated client ids, naming the rule.
     pub client_id_prefix: String,
 }
@@ -315,6 +318,14 @@ enum EventLoop {
 }
 
 impl EventLoop {
+    /// Whether the events of the last network read are all taken: the next poll waits.
+    fn drained(&self) -> bool {
+        match self {
+            EventLoop::V4(events) => events.state.events.is_empty(),
+            EventLoop::V5(events) => events.state.events.is_empty(),
+        }
+    }
+
     async fn poll(&mut self) -> Result<Event, String> {
         match self {
             EventLoop::V4(events) => match events.poll().await {
@@ -560,7 +571,19 @@ async fn serve(
     backoff: &mut Duration,
 ) -> Option<String> {
     let acks = Arc::new(Mutex::new(Acks::default()));
+    let mut inbox: Vec<Message> = Vec::new();
     let lost = loop {
+        // Messages go on once per network read rather than one by one.
+        if let Some(incoming) = &options.incoming
+            && !inbox.is_empty()
+            && (events.drained() || inbox.len() >= MAX_INBOX)
+        {
+            let batch = std::mem::take(&mut inbox);
+            tokio::select! {
+                _ = cancel.cancelled() => break None,
+                sent = incoming.send(batch) => if sent.is_err() { break None },
+            }
+        }
         let event = tokio::select! {
             _ = cancel.cancelled() => break None,
             event = events.poll() => event,
@@ -586,11 +609,8 @@ async fn serve(
                 shared.up.send_replace(true);
             }
             Ok(Event::Message(message)) => {
-                if let Some(incoming) = &options.incoming {
-                    tokio::select! {
-                        _ = cancel.cancelled() => break None,
-                        sent = incoming.send(message) => if sent.is_err() { break None },
-                    }
+                if options.incoming.is_some() {
+                    inbox.push(message);
                 }
             }
             Ok(Event::Written(pkid)) => lock(&acks).written(pkid),

@@ -21,10 +21,10 @@ use crate::mqtt::{self, CONNECTION_PROPERTIES, ConnConf, Message, MqttClient};
 use crate::stream::StreamDef;
 use crate::value::{JsonDecoder, Map, Row, Tuple, Value, decode_json_rows, intern};
 
-/// Messages decoded into one batch at most.
-const BATCH_MESSAGES: usize = 256;
-/// Messages received and not yet decoded; past this, the source stops reading the broker.
-const RECEIVED: usize = 1024;
+/// Batches of received messages (one per network read) decoded together at most.
+const BATCHES_TAKEN: usize = 32;
+/// Batches received and not yet decoded; past this, the source stops reading the broker.
+const RECEIVED: usize = 64;
 const DEFAULT_MAX_PAYLOAD: usize = 10 * 1024 * 1024;
 
 /// The source's own properties, beside the connection's.
@@ -137,18 +137,18 @@ impl Source for MqttSource {
             out.connection().clone(),
         );
         let mut decoder = Decoder::new(conf.max_payload);
-        let mut messages = Vec::with_capacity(BATCH_MESSAGES);
+        let mut batches = Vec::with_capacity(BATCHES_TAKEN);
         loop {
-            let received = tokio::select! {
+            let taken = tokio::select! {
                 biased;
                 _ = out.stopped() => break,
-                n = rx.recv_many(&mut messages, BATCH_MESSAGES) => n,
+                n = rx.recv_many(&mut batches, BATCHES_TAKEN) => n,
             };
-            if received == 0 {
+            if taken == 0 {
                 break;
             }
-            out.received(received);
-            let rows = decoder.decode(messages.drain(..), &out);
+            out.received(batches.iter().map(Vec::len).sum());
+            let rows = decoder.decode(batches.drain(..).flatten(), &out);
             if !out.emit(Arc::new(rows)).await {
                 break;
             }
@@ -158,11 +158,13 @@ impl Source for MqttSource {
     }
 }
 
-/// Turns messages into tuples, reusing keys and the last topic's text across messages.
+/// Turns messages into tuples, reusing keys, the last topic's text and, when nothing changed
+/// (QoS 0 messages of one topic all have message id 0), the last metadata.
 struct Decoder {
     json: JsonDecoder,
     max_payload: usize,
     last_topic: Option<(bytes::Bytes, Value)>,
+    last_meta: Option<(bytes::Bytes, u8, u16, Arc<Map>)>,
     topic_key: Arc<str>,
     qos_key: Arc<str>,
     id_key: Arc<str>,
@@ -174,6 +176,7 @@ impl Decoder {
             json: JsonDecoder::new(),
             max_payload,
             last_topic: None,
+            last_meta: None,
             topic_key: intern("topic"),
             qos_key: intern("qos"),
             id_key: intern("messageid"),
@@ -189,6 +192,31 @@ impl Decoder {
                 value
             }
         }
+    }
+
+    fn meta(&mut self, message: &Message, topic: Value) -> Arc<Map> {
+        if let Some((t, qos, id, meta)) = &self.last_meta
+            && *qos == message.qos
+            && *id == message.message_id
+            && *t == message.topic
+        {
+            return meta.clone();
+        }
+        let mut meta = Map::with_capacity(3);
+        meta.insert(self.topic_key.clone(), topic);
+        meta.insert(self.qos_key.clone(), Value::Int(i64::from(message.qos)));
+        meta.insert(
+            self.id_key.clone(),
+            Value::Int(i64::from(message.message_id)),
+        );
+        let meta = Arc::new(meta);
+        self.last_meta = Some((
+            message.topic.clone(),
+            message.qos,
+            message.message_id,
+            meta.clone(),
+        ));
+        meta
     }
 
     fn decode(
@@ -214,14 +242,7 @@ impl Decoder {
                 out.error(&format!("message on {topic} dropped: {e}"));
                 continue;
             }
-            let mut meta = Map::with_capacity(3);
-            meta.insert(self.topic_key.clone(), topic);
-            meta.insert(self.qos_key.clone(), Value::Int(i64::from(message.qos)));
-            meta.insert(
-                self.id_key.clone(),
-                Value::Int(i64::from(message.message_id)),
-            );
-            let meta = Some(Arc::new(meta));
+            let meta = Some(self.meta(&message, topic));
             tuples.extend(rows.drain(..).map(|row| Tuple::new(row, meta.clone())));
         }
         tuples
