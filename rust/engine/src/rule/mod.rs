@@ -1,6 +1,8 @@
 //! Rules: their definitions and how they run.
 
 mod def;
+mod operator;
 pub(crate) mod runtime;
+mod window;
 
 pub use def::{Action, RestartStrategy, RuleDef, RuleOptions, json_type_name};

@@ -6,7 +6,7 @@
 //! closed its sink.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map as JsonMap, Value as Json};
 use tokio::sync::mpsc;
@@ -22,11 +22,11 @@ use crate::sink::cache::{CacheKey, SinkCache};
 use crate::sink::queue::ActionQueue;
 use crate::sink::runtime::{ActionCache, ActionSpec, Instance, InstanceEnv, open_instances};
 use crate::source::{Source, SourceOutput};
-use crate::sql::{RowError, SelectPlan};
+use crate::sql::SelectPlan;
 use crate::stream::{Schema, StreamDef};
-use crate::value::{Key, Map, Value};
 
 use super::def::RuleDef;
+use super::operator::Operator;
 
 /// Rows per batch that a channel between two operators holds; `bufferLength` is divided by it.
 const ROWS_PER_BATCH: usize = 256;
@@ -101,7 +101,10 @@ impl RuleRun {
             op_index += 1;
             Arc::new(OpMetrics::new(format!("op_{op_index}_{name}_0"), false))
         };
-        let filter_metrics = plan.has_condition().then(|| next_op("filter"));
+        // A rule that collects rows (a window, or aggregates) runs WHERE over each collection;
+        // its window counts the rows in.
+        let window_metrics = plan.collects().then(|| next_op("window"));
+        let filter_metrics = (plan.has_condition() && !plan.collects()).then(|| next_op("filter"));
         let project_metrics = next_op("project");
 
         let mut opened = Vec::with_capacity(actions.len());
@@ -133,6 +136,7 @@ impl RuleRun {
         let failure = Arc::new(Mutex::new(None));
         let mut tasks = Vec::new();
         let mut metrics = vec![source_metrics.clone()];
+        metrics.extend(window_metrics.clone());
         metrics.extend(filter_metrics.clone());
         metrics.push(project_metrics.clone());
 
@@ -179,6 +183,7 @@ impl RuleRun {
             send_nil: rule.options.send_nil_field,
             send_meta: rule.options.send_meta_to_sink,
             send_error: rule.options.send_error,
+            window_metrics,
             filter_metrics,
             project_metrics,
         };
@@ -247,88 +252,6 @@ impl RuleRun {
     pub fn write_metrics(&self, out: &mut JsonMap<String, Json>, now_ms: i64) {
         for m in &self.metrics {
             m.write_status(out, now_ms);
-        }
-    }
-}
-
-/// The rule's operators: WHERE, then SELECT, for each row of each batch.
-struct Operator {
-    rule_id: String,
-    plan: Arc<SelectPlan>,
-    clock: Arc<dyn Clock>,
-    send_nil: bool,
-    send_meta: bool,
-    send_error: bool,
-    filter_metrics: Option<Arc<OpMetrics>>,
-    project_metrics: Arc<OpMetrics>,
-}
-
-impl Operator {
-    async fn run(self, mut input: mpsc::Receiver<RowBatch>, sinks: Vec<Arc<ActionQueue>>) {
-        let error_key: Key = Key::from("error");
-        while let Some(batch) = input.recv().await {
-            let started = Instant::now();
-            let now = self.clock.now_ms();
-            let mut results = Vec::with_capacity(batch.len());
-            let mut passed = 0;
-            if let Some(m) = &self.filter_metrics {
-                m.add_in(batch.len(), now);
-            }
-            for row in batch.iter() {
-                let outcome = self.plan.filter(row, self.clock.as_ref()).and_then(|keep| {
-                    if !keep {
-                        return Ok(None);
-                    }
-                    passed += 1;
-                    self.plan
-                        .project(row, self.clock.as_ref(), self.send_nil, self.send_meta)
-                        .map(Some)
-                });
-                match outcome {
-                    Ok(Some(out)) => results.push(Value::array(vec![Value::object(out)])),
-                    Ok(None) => {}
-                    Err(error) => {
-                        let (metrics, message) = match &error {
-                            RowError::Where(m) => (self.filter_metrics.as_ref(), m),
-                            RowError::Select(m) => (Some(&self.project_metrics), m),
-                        };
-                        if let Some(metrics) = metrics {
-                            metrics.add_exception(message, now);
-                            if metrics.log_due(now) {
-                                tracing::warn!(target: "sinkbridge.rule", "rule {}: {message}", self.rule_id);
-                            }
-                        }
-                        if self.send_error {
-                            let mut row = Map::with_capacity(1);
-                            row.insert(error_key.clone(), Value::string(message));
-                            results.push(Value::array(vec![Value::object(row)]));
-                        }
-                    }
-                }
-            }
-            if let Some(m) = &self.filter_metrics {
-                m.add_out(passed);
-                m.set_latency(started.elapsed(), batch.len());
-            }
-            self.project_metrics.add_in(passed, now);
-            self.project_metrics.add_out(results.len());
-            self.project_metrics
-                .set_latency(started.elapsed(), batch.len());
-            if results.is_empty() {
-                continue;
-            }
-            let last = sinks.len().saturating_sub(1);
-            for (i, queue) in sinks.iter().enumerate() {
-                let items = if i == last {
-                    std::mem::take(&mut results)
-                } else {
-                    results.clone()
-                };
-                queue.push(items).await;
-            }
-        }
-        for queue in &sinks {
-            queue.close();
         }
     }
 }

@@ -13,12 +13,14 @@ use sqlparser::parser::Parser;
 use crate::error::{Error, Result};
 use crate::value::{Key, Value, intern};
 
+use super::aggregate::Aggregate;
 use super::cast::CastType;
 use super::dialect::EkuiperDialect;
 use super::expr::{Expr, LikeSource};
 use super::functions::{self, NOT_YET_SUPPORTED};
 use super::ops::{BinaryOp, LikePattern};
 use super::plan::{SelectField, SelectPlan};
+use super::window::{WINDOW_FUNCTIONS, WindowKind, WindowSpec, unit_ms};
 
 fn sql_error(message: impl Into<String>) -> Error {
     Error::Sql(message.into())
@@ -26,8 +28,8 @@ fn sql_error(message: impl Into<String>) -> Error {
 
 fn not_yet(what: &str) -> Error {
     sql_error(format!(
-        "{what} is not supported yet: this version runs SELECT ... FROM one stream [WHERE ...]; \
-         windows, GROUP BY, joins and aggregates come in a later release"
+        "{what} is not supported yet: this version runs SELECT ... FROM one stream [WHERE ...] \
+         [GROUP BY ... and a time or count window] [HAVING ...] [ORDER BY ...] [LIMIT n]"
     ))
 }
 
@@ -57,11 +59,8 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
     if query.with.is_some() {
         return Err(not_yet("WITH"));
     }
-    if query.order_by.is_some() {
-        return Err(not_yet("ORDER BY"));
-    }
-    if query.limit_clause.is_some() || query.fetch.is_some() {
-        return Err(not_yet("LIMIT"));
+    if query.fetch.is_some() {
+        return Err(not_yet("FETCH"));
     }
     let select = match query.body.as_ref() {
         SetExpr::Select(s) => s,
@@ -71,35 +70,115 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
     if select.distinct.is_some() {
         return Err(not_yet("DISTINCT"));
     }
-    match &select.group_by {
-        GroupByExpr::Expressions(exprs, _) if exprs.is_empty() => {}
-        _ => return Err(not_yet("GROUP BY (and the windows that go in it)")),
-    }
-    if select.having.is_some() {
-        return Err(not_yet("HAVING"));
-    }
+    let group_exprs = match &select.group_by {
+        GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.as_slice(),
+        other => return Err(not_yet(&other.to_string())),
+    };
     let (stream, alias) = compile_from(&select.from)?;
     let mut compiler = Compiler {
         stream: stream.clone(),
         alias,
         anonymous_fields: 0,
+        aggregates: Place::Where,
+        aliases: Vec::new(),
     };
     let condition = select
         .selection
         .as_ref()
         .map(|e| compiler.expr(e))
         .transpose()?;
+    compiler.aggregates = Place::GroupBy;
+    let mut window = None;
+    let mut group_by = Vec::new();
+    for expr in group_exprs {
+        match compiler.window(expr)? {
+            Some(spec) if window.is_some() => {
+                return Err(sql_error(format!(
+                    "a rule has one window, found a second: {expr} ({:?})",
+                    spec.kind
+                )));
+            }
+            Some(spec) => window = Some(spec),
+            None => group_by.push(compiler.expr(expr)?),
+        }
+    }
+    compiler.aggregates = Place::Allowed;
     let mut fields = Vec::with_capacity(select.projection.len());
     for item in &select.projection {
-        fields.push(compiler.select_item(item)?);
+        let field = compiler.select_item(item)?;
+        if let SelectField::Expr { name, expr } = &field {
+            compiler.aliases.push((name.clone(), expr.clone()));
+        }
+        fields.push(field);
     }
+    let having = select
+        .having
+        .as_ref()
+        .map(|e| compiler.expr(e))
+        .transpose()?;
+    let order_by = match &query.order_by {
+        None => Vec::new(),
+        Some(order) => match &order.kind {
+            ast::OrderByKind::Expressions(exprs) => exprs
+                .iter()
+                .map(|o| {
+                    let descending = match &o.options.sort {
+                        None | Some(ast::OrderBySort::Asc) => false,
+                        Some(ast::OrderBySort::Desc) => true,
+                        Some(_) => return Err(not_yet("ORDER BY ... USING")),
+                    };
+                    Ok((compiler.expr(&o.expr)?, descending))
+                })
+                .collect::<Result<_>>()?,
+            ast::OrderByKind::All(_) => return Err(not_yet("ORDER BY ALL")),
+        },
+    };
+    let limit = match &query.limit_clause {
+        None => None,
+        Some(ast::LimitClause::LimitOffset {
+            limit: Some(limit),
+            offset: None,
+            limit_by,
+        }) if limit_by.is_empty() => match compiler.expr(limit)? {
+            Expr::Literal(Value::Int(n)) if n >= 0 => Some(n as usize),
+            _ => {
+                return Err(sql_error(format!(
+                    "LIMIT takes a whole number, found {limit}"
+                )));
+            }
+        },
+        Some(other) => return Err(not_yet(&other.to_string())),
+    };
+    let aggregate = !group_by.is_empty()
+        || fields.iter().any(|f| match f {
+            SelectField::Expr { expr, .. } => expr.has_aggregate(),
+            SelectField::Wildcard => false,
+        })
+        || having.as_ref().is_some_and(Expr::has_aggregate);
     Ok(SelectPlan {
         sql: sql.to_string(),
         stream,
         has_wildcard: fields.iter().any(|f| matches!(f, SelectField::Wildcard)),
         fields,
         condition,
+        window,
+        group_by,
+        aggregate,
+        having,
+        order_by,
+        limit,
     })
+}
+
+/// Where the compiler is, for what aggregate functions may appear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Where,
+    GroupBy,
+    /// In the select list, HAVING and ORDER BY.
+    Allowed,
+    /// Inside an aggregate's argument.
+    InAggregate,
 }
 
 fn compile_from(from: &[ast::TableWithJoins]) -> Result<(String, Option<String>)> {
@@ -137,6 +216,9 @@ struct Compiler {
     alias: Option<String>,
     /// eKuiper names unnamed expressions `kuiper_field_0`, `kuiper_field_1`, ... in order.
     anonymous_fields: usize,
+    aggregates: Place,
+    /// The select list's names so far: a later field, HAVING and ORDER BY may use them.
+    aliases: Vec<(Key, Expr)>,
 }
 
 impl Compiler {
@@ -226,7 +308,15 @@ impl Compiler {
     fn expr(&mut self, expr: &ast::Expr) -> Result<Expr> {
         use ast::Expr as A;
         Ok(match expr {
-            A::Identifier(ident) => Expr::Column(intern(ident.value.as_str())),
+            A::Identifier(ident) => match self
+                .aliases
+                .iter()
+                .rev()
+                .find(|(name, _)| name.as_ref() == ident.value.as_str())
+            {
+                Some((_, aliased)) => aliased.clone(),
+                None => Expr::Column(intern(ident.value.as_str())),
+            },
             A::CompoundIdentifier(parts) => self.compound_identifier(parts),
             A::Value(v) => Expr::Literal(literal(&v.value)?),
             A::Nested(inner) => self.expr(inner)?,
@@ -516,6 +606,28 @@ impl Compiler {
         if lower == "meta" {
             return meta_call(whole, &function.args);
         }
+        if let Some(aggregate) = Aggregate::lookup(&lower) {
+            return self.aggregate(whole, function, aggregate);
+        }
+        if WINDOW_FUNCTIONS.contains(&lower.as_str()) {
+            return Err(sql_error(format!(
+                "the window {lower}() goes in GROUP BY, found in {whole}"
+            )));
+        }
+        if lower == "window_start" || lower == "window_end" {
+            if !matches!(&function.args, FunctionArguments::List(l) if l.args.is_empty())
+                && !matches!(&function.args, FunctionArguments::None)
+            {
+                return Err(sql_error(format!(
+                    "{lower}() takes no arguments, in {whole}"
+                )));
+            }
+            return Ok(if lower == "window_start" {
+                Expr::WindowStart
+            } else {
+                Expr::WindowEnd
+            });
+        }
         let args = match &function.args {
             FunctionArguments::None => Vec::new(),
             FunctionArguments::List(list)
@@ -541,6 +653,158 @@ impl Compiler {
             .map(|e| self.expr(e))
             .collect::<Result<Vec<_>>>()?;
         self.call(&lower, args, whole)
+    }
+
+    /// An aggregate call: its first argument is evaluated per row of the group (or `*`), the
+    /// others are constants.
+    fn aggregate(
+        &mut self,
+        whole: &ast::Expr,
+        function: &ast::Function,
+        aggregate: Aggregate,
+    ) -> Result<Expr> {
+        let name = aggregate.name();
+        match self.aggregates {
+            Place::Allowed => {}
+            Place::Where => {
+                return Err(sql_error(format!(
+                    "the aggregate function {name}() cannot be used in WHERE, found {whole}; use HAVING"
+                )));
+            }
+            Place::GroupBy => {
+                return Err(sql_error(format!(
+                    "the aggregate function {name}() cannot be used in GROUP BY, found {whole}"
+                )));
+            }
+            Place::InAggregate => {
+                return Err(sql_error(format!(
+                    "aggregate functions cannot be nested, found {whole}"
+                )));
+            }
+        }
+        if function.filter.is_some() || function.over.is_some() {
+            return Err(not_yet(&format!("FILTER/OVER on {name}()")));
+        }
+        let list = match &function.args {
+            FunctionArguments::List(list)
+                if list.duplicate_treatment.is_none() && list.clauses.is_empty() =>
+            {
+                &list.args
+            }
+            _ => return Err(sql_error(format!("unsupported arguments in {whole}"))),
+        };
+        let (least, most) = aggregate.arity();
+        if list.len() < least || list.len() > most {
+            let want = if least == most {
+                format!("{least}")
+            } else {
+                format!("{least} or {most}")
+            };
+            return Err(sql_error(format!(
+                "{name}() takes {want} argument(s), found {} in {whole}",
+                list.len()
+            )));
+        }
+        self.aggregates = Place::InAggregate;
+        let compiled = list
+            .iter()
+            .map(|arg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Wildcard) if aggregate.takes_star() => {
+                    Ok(None)
+                }
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => self.expr(e).map(Some),
+                other => Err(sql_error(format!(
+                    "unsupported argument {other} in {whole}"
+                ))),
+            })
+            .collect::<Result<Vec<_>>>();
+        self.aggregates = Place::Allowed;
+        let mut compiled = compiled?.into_iter();
+        let arg = compiled.next().flatten().map(Box::new);
+        let mut extra = Vec::new();
+        for e in compiled {
+            match e {
+                Some(Expr::Literal(v)) => extra.push(v),
+                _ => {
+                    return Err(sql_error(format!(
+                        "{name}(): the arguments after the first must be constants, in {whole}"
+                    )));
+                }
+            }
+        }
+        Ok(Expr::Aggregate {
+            aggregate,
+            arg,
+            extra,
+        })
+    }
+
+    /// The window of a GROUP BY expression, if it is one.
+    fn window(&mut self, expr: &ast::Expr) -> Result<Option<WindowSpec>> {
+        let ast::Expr::Function(function) = expr else {
+            return Ok(None);
+        };
+        let name = function.name.to_string().to_lowercase();
+        if !WINDOW_FUNCTIONS.contains(&name.as_str()) {
+            return Ok(None);
+        }
+        if name == "statewindow" {
+            return Err(not_yet("STATEWINDOW"));
+        }
+        if function.over.is_some() {
+            return Err(not_yet(&format!("OVER on {name}()")));
+        }
+        let args = match &function.args {
+            FunctionArguments::List(list) => list.args.as_slice(),
+            _ => &[],
+        };
+        let mut args = args.iter();
+        let unit = if WindowKind::timed(&name) {
+            let unit = match args.next() {
+                Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(ast::Expr::Identifier(i)))) => {
+                    window_unit(&i.value)
+                }
+                Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(ast::Expr::Value(v)))) => {
+                    match &v.value {
+                        ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => {
+                            window_unit(s)
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            Some(unit.ok_or_else(|| {
+                sql_error(format!(
+                    "{name}() takes a time unit first (dd, hh, mi, ss or ms), in {expr}"
+                ))
+            })?)
+        } else {
+            None
+        };
+        let numbers = args
+            .map(|arg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => match self.expr(e)? {
+                    Expr::Literal(Value::Int(n)) => Ok(n),
+                    _ => Err(sql_error(format!(
+                        "{name}() takes whole numbers after its unit, found {e} in {expr}"
+                    ))),
+                },
+                other => Err(sql_error(format!("unsupported argument {other} in {expr}"))),
+            })
+            .collect::<Result<Vec<i64>>>()?;
+        let kind = WindowKind::new(&name, unit, &numbers)
+            .map_err(|e| sql_error(format!("{e}, in {expr}")))?;
+        let filter = match &function.filter {
+            None => None,
+            Some(condition) => {
+                self.aggregates = Place::Where;
+                let compiled = self.expr(condition);
+                self.aggregates = Place::GroupBy;
+                Some(compiled?)
+            }
+        };
+        Ok(Some(WindowSpec { kind, filter }))
     }
 
     /// eKuiper's `cast(x, "bigint")`: the type is a string literal, checked here.
@@ -578,6 +842,10 @@ impl Compiler {
         }
         Ok(Expr::Call { function, args })
     }
+}
+
+fn window_unit(unit: &str) -> Option<i64> {
+    unit_ms(unit)
 }
 
 /// eKuiper's `meta(topic)` names a metadata key as a bare identifier; `meta(*)` takes them all.

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::value::{Key, Map, Row, Value};
+use crate::value::{Key, Map, Row, Tuple, Value};
+
+use super::aggregate::Aggregate;
 
 use super::cast::CastType;
 use super::functions::ScalarFunction;
@@ -11,10 +13,29 @@ use super::ops::{self, BinaryOp, LikePattern};
 
 /// What an expression sees while it is evaluated.
 pub struct EvalContext<'a> {
+    /// The row; for a group, its first row (a column neither grouped nor aggregated takes its
+    /// value from there, as in eKuiper).
     pub row: &'a Row,
     /// What the source attached to the row, read by `meta()`.
     pub meta: Option<&'a Map>,
     pub clock: &'a dyn Clock,
+    /// The rows of the group that aggregates run over.
+    pub group: Option<&'a [&'a Tuple]>,
+    /// The window being emitted: start and end, Unix milliseconds.
+    pub window: Option<(i64, i64)>,
+}
+
+impl<'a> EvalContext<'a> {
+    /// The context of one row, outside any window.
+    pub fn row(row: &'a Row, meta: Option<&'a Map>, clock: &'a dyn Clock) -> EvalContext<'a> {
+        EvalContext {
+            row,
+            meta,
+            clock,
+            group: None,
+            window: None,
+        }
+    }
 }
 
 /// An expression compiled from SQL, ready to evaluate once per row.
@@ -63,6 +84,15 @@ pub enum Expr {
     Cast(Box<Expr>, CastType),
     /// `meta(key)`, or `meta(*)` (`None`) for all of the row's metadata as an object.
     Meta(Option<Key>),
+    /// An aggregate over the rows of the group: `arg` per row (`None` for `*`: the whole row),
+    /// then constant arguments.
+    Aggregate {
+        aggregate: Aggregate,
+        arg: Option<Box<Expr>>,
+        extra: Vec<Value>,
+    },
+    WindowStart,
+    WindowEnd,
 }
 
 /// A LIKE pattern: compiled once when it is a literal, per row otherwise.
@@ -209,11 +239,107 @@ impl Expr {
                 (function.eval)(&values, ctx).map_err(|e| format!("{}(): {e}", function.name))
             }
             Expr::Cast(inner, to) => to.convert(inner.eval(ctx)?),
+            Expr::Aggregate {
+                aggregate,
+                arg,
+                extra,
+            } => {
+                let group = ctx
+                    .group
+                    .ok_or_else(|| format!("{}() needs a window or GROUP BY", aggregate.name()))?;
+                let mut values = Vec::with_capacity(group.len());
+                for tuple in group {
+                    values.push(match arg {
+                        None => Value::object(tuple.row.clone()),
+                        Some(arg) => arg.eval(&EvalContext {
+                            row: &tuple.row,
+                            meta: tuple.meta.as_deref(),
+                            clock: ctx.clock,
+                            group: None,
+                            window: ctx.window,
+                        })?,
+                    });
+                }
+                aggregate
+                    .compute(values, extra)
+                    .map_err(|e| format!("{}(): {e}", aggregate.name()))
+            }
+            Expr::WindowStart => Ok(ctx
+                .window
+                .map_or(Value::Null, |(start, _)| Value::Int(start))),
+            Expr::WindowEnd => Ok(ctx.window.map_or(Value::Null, |(_, end)| Value::Int(end))),
             Expr::Meta(key) => Ok(match (ctx.meta, key) {
                 (None, _) => Value::Null,
                 (Some(meta), Some(key)) => meta.lookup(key).cloned().unwrap_or_default(),
                 (Some(meta), None) => Value::object(meta.clone()),
             }),
+        }
+    }
+
+    /// Whether an aggregate appears anywhere in the expression.
+    pub fn has_aggregate(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= matches!(e, Expr::Aggregate { .. }));
+        found
+    }
+
+    /// Calls `f` on this expression and every expression inside it.
+    fn visit(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Literal(_)
+            | Expr::Column(_)
+            | Expr::Meta(_)
+            | Expr::WindowStart
+            | Expr::WindowEnd => {}
+            Expr::Field(inner, _)
+            | Expr::Negate(inner)
+            | Expr::Not(inner)
+            | Expr::Cast(inner, _) => inner.visit(f),
+            Expr::Index(a, b) | Expr::Binary(_, a, b) | Expr::And(a, b) | Expr::Or(a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+            Expr::InList { expr, list, .. } => {
+                expr.visit(f);
+                list.iter().for_each(|e| e.visit(f));
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                expr.visit(f);
+                low.visit(f);
+                high.visit(f);
+            }
+            Expr::Like { expr, pattern, .. } => {
+                expr.visit(f);
+                if let LikeSource::Dynamic(p, _) = pattern {
+                    p.visit(f);
+                }
+            }
+            Expr::IsNull { expr, .. } => expr.visit(f),
+            Expr::Case {
+                operand,
+                branches,
+                otherwise,
+            } => {
+                if let Some(o) = operand {
+                    o.visit(f);
+                }
+                for (when, then) in branches {
+                    when.visit(f);
+                    then.visit(f);
+                }
+                if let Some(o) = otherwise {
+                    o.visit(f);
+                }
+            }
+            Expr::Call { args, .. } => args.iter().for_each(|e| e.visit(f)),
+            Expr::Aggregate { arg, .. } => {
+                if let Some(arg) = arg {
+                    arg.visit(f);
+                }
+            }
         }
     }
 

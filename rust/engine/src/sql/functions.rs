@@ -91,22 +91,7 @@ static FUNCTIONS: &[ScalarFunction] = &[
 /// Aggregate, analytic and window functions: known names this version rejects with a clear
 /// message instead of "unknown function".
 pub const NOT_YET_SUPPORTED: &[&str] = &[
-    "avg",
-    "count",
-    "max",
-    "min",
-    "sum",
-    "collect",
     "deduplicate",
-    "merge_agg",
-    "last_value",
-    "median",
-    "stddev",
-    "stddevs",
-    "var",
-    "vars",
-    "percentile_cont",
-    "percentile_disc",
     "lag",
     "latest",
     "changed_col",
@@ -117,14 +102,6 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "acc_min",
     "acc_max",
     "acc_count",
-    "window_start",
-    "window_end",
-    "tumblingwindow",
-    "hoppingwindow",
-    "slidingwindow",
-    "sessionwindow",
-    "countwindow",
-    "statewindow",
 ];
 
 pub fn lookup(name: &str) -> Option<&'static ScalarFunction> {
@@ -262,11 +239,7 @@ mod tests {
 
     fn call(name: &str, args: &[Value]) -> Result<Value, String> {
         let row = Map::new();
-        let ctx = EvalContext {
-            row: &row,
-            meta: None,
-            clock: &SystemClock,
-        };
+        let ctx = EvalContext::row(&row, None, &SystemClock);
         (lookup(name).unwrap().eval)(args, &ctx)
     }
 

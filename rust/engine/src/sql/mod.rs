@@ -1,5 +1,6 @@
 //! SQL: eKuiper's dialect parsed by sqlparser, compiled once per rule into a [`SelectPlan`].
 
+pub mod aggregate;
 mod cast;
 mod compile;
 mod dialect;
@@ -7,11 +8,12 @@ pub mod expr;
 pub mod functions;
 pub mod ops;
 mod plan;
+pub mod window;
 
 pub use cast::CastType;
 pub use compile::compile_select;
 pub use dialect::EkuiperDialect;
-pub use plan::{RowError, SelectField, SelectPlan};
+pub use plan::{RowError, SelectField, SelectPlan, WindowResult};
 
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,13 @@
 //! A compiled SELECT and how it turns one input row into zero or one result row.
 
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
 use crate::clock::Clock;
-use crate::value::{Key, Map, Row, Tuple, Value, intern};
+use crate::value::{Key, Map, Row, Tuple, Value, intern, to_json_string};
 
 use super::expr::{EvalContext, Expr};
+use super::window::WindowSpec;
 
 /// One item of the select list.
 #[derive(Debug, Clone)]
@@ -26,6 +30,17 @@ pub struct SelectPlan {
     pub condition: Option<Expr>,
     /// Whether a `*` is among the fields, which sizes the result row.
     pub has_wildcard: bool,
+    /// The window in GROUP BY, if any.
+    pub window: Option<WindowSpec>,
+    /// GROUP BY's other expressions.
+    pub group_by: Vec<Expr>,
+    /// Whether rows are grouped: GROUP BY keys, or an aggregate in the select list or HAVING
+    /// (then all of a window's rows are one group).
+    pub aggregate: bool,
+    pub having: Option<Expr>,
+    /// ORDER BY: expressions, descending or not.
+    pub order_by: Vec<(Expr, bool)>,
+    pub limit: Option<usize>,
 }
 
 /// Where a row failed, for the metrics of the operator at fault.
@@ -35,21 +50,34 @@ pub enum RowError {
     Select(String),
 }
 
+/// What one window produced: its result rows, and the rows or groups that failed.
+#[derive(Debug, Default)]
+pub struct WindowResult {
+    pub rows: Vec<Row>,
+    pub errors: Vec<RowError>,
+}
+
 impl SelectPlan {
     pub fn has_condition(&self) -> bool {
         self.condition.is_some()
     }
 
+    /// Whether results come from collections of rows (a window, or groups) rather than one row
+    /// at a time.
+    pub fn collects(&self) -> bool {
+        self.window.is_some() || self.aggregate
+    }
+
     /// Whether the WHERE clause lets `row` through.
     pub fn filter(&self, tuple: &Tuple, clock: &dyn Clock) -> Result<bool, RowError> {
+        self.filter_in(&EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock))
+    }
+
+    fn filter_in(&self, ctx: &EvalContext<'_>) -> Result<bool, RowError> {
         match &self.condition {
             None => Ok(true),
             Some(cond) => cond
-                .eval_condition(&EvalContext {
-                    row: &tuple.row,
-                    meta: tuple.meta.as_deref(),
-                    clock,
-                })
+                .eval_condition(ctx)
                 .map_err(|e| RowError::Where(format!("run Where error: {e}"))),
         }
     }
@@ -65,12 +93,18 @@ impl SelectPlan {
         send_nil: bool,
         send_meta: bool,
     ) -> Result<Row, RowError> {
+        let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+        self.project_in(&ctx, tuple, send_nil, send_meta)
+    }
+
+    fn project_in(
+        &self,
+        ctx: &EvalContext<'_>,
+        tuple: &Tuple,
+        send_nil: bool,
+        send_meta: bool,
+    ) -> Result<Row, RowError> {
         let row = &tuple.row;
-        let ctx = EvalContext {
-            row,
-            meta: tuple.meta.as_deref(),
-            clock,
-        };
         let capacity = match self.has_wildcard {
             true => self.fields.len() + row.len(),
             false => self.fields.len(),
@@ -85,7 +119,7 @@ impl SelectPlan {
                 }
                 SelectField::Expr { name, expr } => {
                     let value = expr
-                        .eval(&ctx)
+                        .eval(ctx)
                         .map_err(|e| RowError::Select(format!("run Select error: {name}: {e}")))?;
                     if send_nil || !value.is_null() {
                         out.insert(name.clone(), value);
@@ -97,6 +131,176 @@ impl SelectPlan {
             out.insert(intern(META_KEY), Value::Object(meta.clone()));
         }
         Ok(out)
+    }
+
+    /// Runs the statement over a window's rows (or one batch of rows grouped without a
+    /// window): WHERE, GROUP BY, HAVING, SELECT, ORDER BY, LIMIT, in eKuiper's order. A row
+    /// that fails WHERE, or a group that fails, is left out and reported.
+    pub fn evaluate(
+        &self,
+        tuples: &[Tuple],
+        window: Option<(i64, i64)>,
+        clock: &dyn Clock,
+        send_nil: bool,
+        send_meta: bool,
+    ) -> WindowResult {
+        let mut result = WindowResult::default();
+        let context = |tuple| in_window(tuple, clock, window);
+        let mut passed: Vec<&Tuple> = Vec::with_capacity(tuples.len());
+        for tuple in tuples {
+            match self.filter_in(&context(tuple)) {
+                Ok(true) => passed.push(tuple),
+                Ok(false) => {}
+                Err(e) => result.errors.push(e),
+            }
+        }
+        let mut ordered: Vec<(Vec<Value>, Row)> = Vec::new();
+        let mut emit = |ctx: &EvalContext<'_>, first: &Tuple, result: &mut WindowResult| {
+            let outcome = self.having_in(ctx).and_then(|keep| {
+                if !keep {
+                    return Ok(None);
+                }
+                let row = self.project_in(ctx, first, send_nil, send_meta)?;
+                let keys = self
+                    .order_by
+                    .iter()
+                    .map(|(e, _)| e.eval(ctx))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| RowError::Select(format!("run Order By error: {e}")))?;
+                Ok(Some((keys, row)))
+            });
+            match outcome {
+                Ok(Some(out)) => ordered.push(out),
+                Ok(None) => {}
+                Err(e) => result.errors.push(e),
+            }
+        };
+        if self.aggregate {
+            for group in self.groups(&passed, clock, window, &mut result.errors) {
+                let first = group[0];
+                let ctx = EvalContext {
+                    group: Some(&group),
+                    ..context(first)
+                };
+                emit(&ctx, first, &mut result);
+            }
+        } else {
+            for tuple in &passed {
+                emit(&context(tuple), tuple, &mut result);
+            }
+        }
+        if !self.order_by.is_empty() {
+            ordered.sort_by(|(a, _), (b, _)| {
+                for ((x, y), (_, descending)) in a.iter().zip(b).zip(&self.order_by) {
+                    let order = order_values(x, y);
+                    if order != Ordering::Equal {
+                        return if *descending { order.reverse() } else { order };
+                    }
+                }
+                Ordering::Equal
+            });
+        }
+        if let Some(limit) = self.limit {
+            ordered.truncate(limit);
+        }
+        result.rows = ordered.into_iter().map(|(_, row)| row).collect();
+        result
+    }
+
+    fn having_in(&self, ctx: &EvalContext<'_>) -> Result<bool, RowError> {
+        match &self.having {
+            None => Ok(true),
+            Some(cond) => cond
+                .eval_condition(ctx)
+                .map_err(|e| RowError::Select(format!("run Having error: {e}"))),
+        }
+    }
+
+    /// The rows by their GROUP BY keys, groups in the order of their first row; all rows in one
+    /// group without GROUP BY (none when there are no rows).
+    fn groups<'t>(
+        &self,
+        rows: &[&'t Tuple],
+        clock: &dyn Clock,
+        window: Option<(i64, i64)>,
+        errors: &mut Vec<RowError>,
+    ) -> Vec<Vec<&'t Tuple>> {
+        if self.group_by.is_empty() {
+            return if rows.is_empty() {
+                Vec::new()
+            } else {
+                vec![rows.to_vec()]
+            };
+        }
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut groups: Vec<Vec<&Tuple>> = Vec::new();
+        for tuple in rows {
+            let ctx = in_window(tuple, clock, window);
+            let keys = match self
+                .group_by
+                .iter()
+                .map(|e| e.eval(&ctx))
+                .collect::<Result<Vec<_>, _>>()
+            {
+                Ok(keys) => keys,
+                Err(e) => {
+                    errors.push(RowError::Select(format!("run Group By error: {e}")));
+                    continue;
+                }
+            };
+            let key = to_json_string(&Value::array(keys));
+            let next = groups.len();
+            let slot = *index.entry(key).or_insert(next);
+            if slot == next {
+                groups.push(Vec::new());
+            }
+            groups[slot].push(tuple);
+        }
+        groups
+    }
+}
+
+fn in_window<'a>(
+    tuple: &'a Tuple,
+    clock: &'a dyn Clock,
+    window: Option<(i64, i64)>,
+) -> EvalContext<'a> {
+    EvalContext {
+        row: &tuple.row,
+        meta: tuple.meta.as_deref(),
+        clock,
+        group: None,
+        window,
+    }
+}
+
+/// ORDER BY's order: nulls first, then numbers, strings, booleans and times each among
+/// themselves; values of different kinds by kind.
+fn order_values(a: &Value, b: &Value) -> Ordering {
+    fn rank(v: &Value) -> u8 {
+        match v {
+            Value::Null => 0,
+            Value::Int(_) | Value::Float(_) => 1,
+            Value::String(_) => 2,
+            Value::Bool(_) => 3,
+            Value::Datetime(_) => 4,
+            _ => 5,
+        }
+    }
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+            let f = |v: &Value| match v {
+                Value::Int(i) => *i as f64,
+                Value::Float(f) => *f,
+                _ => 0.0,
+            };
+            f(a).partial_cmp(&f(b)).unwrap_or(Ordering::Equal)
+        }
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Datetime(x), Value::Datetime(y)) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
     }
 }
 

@@ -1,0 +1,220 @@
+//! A rule's operators between its source and its sinks: WHERE and SELECT row by row, or, for
+//! a rule that collects rows (a window, GROUP BY, aggregates), the window and then WHERE, GROUP
+//! BY, HAVING, SELECT, ORDER BY and LIMIT over each collection.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::window::{ClosedWindow, Windower};
+use crate::clock::{Clock, Sleep};
+use crate::memory_topics::RowBatch;
+use crate::metrics::OpMetrics;
+use crate::sink::queue::ActionQueue;
+use crate::sql::{RowError, SelectPlan};
+use crate::value::{Key, Map, Value};
+
+pub(crate) struct Operator {
+    pub rule_id: String,
+    pub plan: Arc<SelectPlan>,
+    pub clock: Arc<dyn Clock>,
+    pub send_nil: bool,
+    pub send_meta: bool,
+    pub send_error: bool,
+    pub window_metrics: Option<Arc<OpMetrics>>,
+    pub filter_metrics: Option<Arc<OpMetrics>>,
+    pub project_metrics: Arc<OpMetrics>,
+}
+
+impl Operator {
+    pub async fn run(self, input: mpsc::Receiver<RowBatch>, sinks: Vec<Arc<ActionQueue>>) {
+        if self.plan.collects() {
+            self.run_collections(input, &sinks).await;
+        } else {
+            self.run_rows(input, &sinks).await;
+        }
+        for queue in &sinks {
+            queue.close();
+        }
+    }
+
+    /// WHERE, then SELECT, for each row of each batch: each result row is one result.
+    async fn run_rows(&self, mut input: mpsc::Receiver<RowBatch>, sinks: &[Arc<ActionQueue>]) {
+        while let Some(batch) = input.recv().await {
+            let started = Instant::now();
+            let now = self.clock.now_ms();
+            let mut results = Vec::with_capacity(batch.len());
+            let mut passed = 0;
+            if let Some(m) = &self.filter_metrics {
+                m.add_in(batch.len(), now);
+            }
+            for row in batch.iter() {
+                let outcome = self.plan.filter(row, self.clock.as_ref()).and_then(|keep| {
+                    if !keep {
+                        return Ok(None);
+                    }
+                    passed += 1;
+                    self.plan
+                        .project(row, self.clock.as_ref(), self.send_nil, self.send_meta)
+                        .map(Some)
+                });
+                match outcome {
+                    Ok(Some(out)) => results.push(Value::array(vec![Value::object(out)])),
+                    Ok(None) => {}
+                    Err(error) => self.failed(&error, now, &mut results),
+                }
+            }
+            if let Some(m) = &self.filter_metrics {
+                m.add_out(passed);
+                m.set_latency(started.elapsed(), batch.len());
+            }
+            self.project_metrics.add_in(passed, now);
+            self.project_metrics.add_out(results.len());
+            self.project_metrics
+                .set_latency(started.elapsed(), batch.len());
+            send(sinks, results).await;
+        }
+    }
+
+    /// Rows go into the window as they arrive; each window that closes is one result: the list
+    /// of its result rows. Without a window, each row is a collection of its own.
+    async fn run_collections(
+        &self,
+        mut input: mpsc::Receiver<RowBatch>,
+        sinks: &[Arc<ActionQueue>],
+    ) {
+        let clock = self.clock.as_ref();
+        let mut windower = self
+            .plan
+            .window
+            .as_ref()
+            .map(|w| Windower::new(w.kind.clone(), w.filter.clone(), clock.now_ms()));
+        // The timer for the window's next deadline, kept while the deadline stays the same.
+        let mut timer: Option<(i64, Sleep)> = None;
+        loop {
+            let deadline = windower.as_ref().and_then(Windower::deadline);
+            if timer.as_ref().map(|(at, _)| *at) != deadline {
+                timer = deadline.map(|at| (at, clock.sleep_until(at)));
+            }
+            let batch = tokio::select! {
+                batch = input.recv() => match batch {
+                    Some(batch) => Some(batch),
+                    // The rule stops: a window still open is not emitted, as in eKuiper.
+                    None => break,
+                },
+                () = async {
+                    match timer.as_mut() {
+                        Some((_, sleep)) => sleep.as_mut().await,
+                        None => std::future::pending().await,
+                    }
+                } => None,
+            };
+            let now = clock.now_ms();
+            let mut closed = Vec::new();
+            match (&mut windower, batch) {
+                (Some(w), batch) => {
+                    timer = None;
+                    closed.extend(w.advance(now));
+                    if let Some(batch) = batch {
+                        if let Some(m) = &self.window_metrics {
+                            m.add_in(batch.len(), now);
+                        }
+                        let (windows, errors) = w.add(&batch, now, clock);
+                        closed.extend(windows);
+                        for e in errors {
+                            self.failed(&RowError::Where(e), now, &mut Vec::new());
+                        }
+                    }
+                }
+                (None, Some(batch)) => {
+                    if let Some(m) = &self.window_metrics {
+                        m.add_in(batch.len(), now);
+                    }
+                    closed.extend(batch.iter().map(|tuple| ClosedWindow {
+                        start: now,
+                        end: now,
+                        rows: vec![tuple.clone()],
+                    }));
+                }
+                (None, None) => {}
+            }
+            let results = self.evaluate(closed, now);
+            send(sinks, results).await;
+        }
+    }
+
+    /// Runs the statement over each closed collection.
+    fn evaluate(&self, closed: Vec<ClosedWindow>, now: i64) -> Vec<Value> {
+        let mut results = Vec::new();
+        let windowed = self.plan.window.is_some();
+        for window in closed {
+            let started = Instant::now();
+            if let Some(m) = &self.window_metrics {
+                m.add_out(window.rows.len());
+            }
+            self.project_metrics.add_in(window.rows.len(), now);
+            let bounds = windowed.then_some((window.start, window.end));
+            let out = self.plan.evaluate(
+                &window.rows,
+                bounds,
+                self.clock.as_ref(),
+                self.send_nil,
+                self.send_meta,
+            );
+            for error in &out.errors {
+                self.failed(error, now, &mut results);
+            }
+            if !out.rows.is_empty() {
+                self.project_metrics.add_out(1);
+                results.push(Value::array(
+                    out.rows.into_iter().map(Value::object).collect(),
+                ));
+            }
+            self.project_metrics
+                .set_latency(started.elapsed(), window.rows.len());
+        }
+        results
+    }
+
+    /// Counts a failed row (or group) on the operator at fault, logs it now and then, and with
+    /// `sendError` passes `{"error": message}` on.
+    fn failed(&self, error: &RowError, now: i64, results: &mut Vec<Value>) {
+        let (metrics, message) = match error {
+            RowError::Where(m) => (
+                self.filter_metrics
+                    .as_ref()
+                    .or(self.window_metrics.as_ref()),
+                m,
+            ),
+            RowError::Select(m) => (Some(&self.project_metrics), m),
+        };
+        if let Some(metrics) = metrics {
+            metrics.add_exception(message, now);
+            if metrics.log_due(now) {
+                tracing::warn!(target: "sinkbridge.rule", "rule {}: {message}", self.rule_id);
+            }
+        }
+        if self.send_error {
+            let mut row = Map::with_capacity(1);
+            row.insert(Key::from("error"), Value::string(message));
+            results.push(Value::array(vec![Value::object(row)]));
+        }
+    }
+}
+
+/// Hands results to every action's queue (the last one takes them, the others copies).
+async fn send(sinks: &[Arc<ActionQueue>], mut results: Vec<Value>) {
+    if results.is_empty() {
+        return;
+    }
+    let last = sinks.len().saturating_sub(1);
+    for (i, queue) in sinks.iter().enumerate() {
+        let items = if i == last {
+            std::mem::take(&mut results)
+        } else {
+            results.clone()
+        };
+        queue.push(items).await;
+    }
+}

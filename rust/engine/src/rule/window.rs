@@ -1,0 +1,248 @@
+//! A rule's window in processing time: which rows each window holds and when it closes.
+//!
+//! The window keeps the rows it may still need, each with the time it arrived, and says when
+//! it next needs the clock. Rows are handed to it as they arrive and the clock's time as it
+//! passes; it answers with the windows that closed. It knows nothing of SQL beyond the window
+//! itself: WHERE, GROUP BY and the rest run over each closed window afterwards.
+
+use std::collections::VecDeque;
+
+use crate::clock::Clock;
+use crate::sql::expr::{EvalContext, Expr};
+use crate::sql::window::WindowKind;
+use crate::value::Tuple;
+
+/// A window that closed: its rows, and its start and end (Unix ms; end exclusive for time
+/// windows, the last row's time for count and sliding windows).
+#[derive(Debug)]
+pub struct ClosedWindow {
+    pub start: i64,
+    pub end: i64,
+    pub rows: Vec<Tuple>,
+}
+
+#[derive(Debug)]
+pub struct Windower {
+    kind: WindowKind,
+    filter: Option<Expr>,
+    /// Rows that a window may still need, with their arrival time, oldest first.
+    rows: VecDeque<(i64, Tuple)>,
+    /// When the next time window closes (tumbling, hopping), or the pending sliding triggers.
+    next_end: Option<i64>,
+    sliding_due: VecDeque<i64>,
+    /// The open session: its first row's time.
+    session_start: Option<i64>,
+    /// Rows since the last count window.
+    counted: usize,
+}
+
+/// The first multiple of `step` after `now`: time windows align to natural time.
+fn next_boundary(now: i64, step: i64) -> i64 {
+    (now.div_euclid(step) + 1) * step
+}
+
+impl Windower {
+    pub fn new(kind: WindowKind, filter: Option<Expr>, now: i64) -> Windower {
+        let next_end = match kind {
+            WindowKind::Tumbling { length } => Some(next_boundary(now, length)),
+            WindowKind::Hopping { hop, .. } => Some(next_boundary(now, hop)),
+            _ => None,
+        };
+        Windower {
+            kind,
+            filter,
+            rows: VecDeque::new(),
+            next_end,
+            sliding_due: VecDeque::new(),
+            session_start: None,
+            counted: 0,
+        }
+    }
+
+    /// When the window next needs the clock, if it waits on time.
+    pub fn deadline(&self) -> Option<i64> {
+        match self.kind {
+            WindowKind::Tumbling { .. } | WindowKind::Hopping { .. } => self.next_end,
+            WindowKind::Sliding { .. } => self.sliding_due.front().copied(),
+            WindowKind::Session { max, timeout } => {
+                let start = self.session_start?;
+                let last = self.rows.back().map_or(start, |(t, _)| *t);
+                Some((last + timeout).min(start + max))
+            }
+            WindowKind::Count { .. } => None,
+        }
+    }
+
+    /// The time is now `now`: the windows that closed by then, oldest first.
+    pub fn advance(&mut self, now: i64) -> Vec<ClosedWindow> {
+        let mut closed = Vec::new();
+        match self.kind {
+            WindowKind::Tumbling { length } => {
+                while let Some(end) = self.next_end.filter(|end| *end <= now) {
+                    let rows = self.take_before(end);
+                    if !rows.is_empty() {
+                        closed.push(ClosedWindow {
+                            start: end - length,
+                            end,
+                            rows,
+                        });
+                    }
+                    // With no rows buffered, skip straight to the window that holds `now`.
+                    self.next_end = Some(if self.rows.is_empty() {
+                        next_boundary(now, length)
+                    } else {
+                        end + length
+                    });
+                }
+            }
+            WindowKind::Hopping { length, hop } => {
+                while let Some(end) = self.next_end.filter(|end| *end <= now) {
+                    let start = end - length;
+                    let rows: Vec<Tuple> = self
+                        .rows
+                        .iter()
+                        .filter(|(t, _)| *t >= start && *t < end)
+                        .map(|(_, tuple)| tuple.clone())
+                        .collect();
+                    if !rows.is_empty() {
+                        closed.push(ClosedWindow { start, end, rows });
+                    }
+                    // Rows before the next window's start are needed no more.
+                    let next_start = end + hop - length;
+                    while self.rows.front().is_some_and(|(t, _)| *t < next_start) {
+                        self.rows.pop_front();
+                    }
+                    self.next_end = Some(if self.rows.is_empty() {
+                        next_boundary(now, hop)
+                    } else {
+                        end + hop
+                    });
+                }
+            }
+            WindowKind::Sliding { length, delay } => {
+                while let Some(due) = self.sliding_due.front().copied().filter(|d| *d <= now) {
+                    self.sliding_due.pop_front();
+                    let trigger = due - delay;
+                    closed.push(self.sliding(trigger - length, due));
+                }
+                self.prune_sliding(length, delay, now);
+            }
+            WindowKind::Session { .. } => {
+                if let Some(end) = self.deadline().filter(|end| *end <= now) {
+                    let start = self.session_start.take().unwrap_or(end);
+                    let rows = self.take_before(end);
+                    if !rows.is_empty() {
+                        closed.push(ClosedWindow { start, end, rows });
+                    }
+                    // Rows after a session that ended at its maximum open the next one.
+                    self.session_start = self.rows.front().map(|(t, _)| *t);
+                }
+            }
+            WindowKind::Count { .. } => {}
+        }
+        closed
+    }
+
+    /// Rows arrived at `now` (call [`Windower::advance`] with `now` first): the windows they
+    /// close (count windows, sliding windows without delay).
+    pub fn add(
+        &mut self,
+        tuples: &[Tuple],
+        now: i64,
+        clock: &dyn Clock,
+    ) -> (Vec<ClosedWindow>, Vec<String>) {
+        let mut closed = Vec::new();
+        let mut errors = Vec::new();
+        for tuple in tuples {
+            if let Some(filter) = &self.filter {
+                let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+                match filter.eval_condition(&ctx) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        errors.push(format!("run Window Filter error: {e}"));
+                        continue;
+                    }
+                }
+            }
+            self.rows.push_back((now, tuple.clone()));
+            match self.kind {
+                WindowKind::Sliding { length, delay } => {
+                    if delay == 0 {
+                        closed.push(self.sliding(now - length, now));
+                    } else {
+                        self.sliding_due.push_back(now + delay);
+                    }
+                }
+                WindowKind::Session { .. } => {
+                    self.session_start.get_or_insert(now);
+                }
+                WindowKind::Count { count, interval } => {
+                    self.counted += 1;
+                    let every = interval.unwrap_or(count);
+                    if self.counted >= every {
+                        self.counted = 0;
+                        while self.rows.len() > count {
+                            self.rows.pop_front();
+                        }
+                        let start = self.rows.front().map_or(now, |(t, _)| *t);
+                        let rows: Vec<Tuple> = if interval.is_some() {
+                            self.rows.iter().map(|(_, t)| t.clone()).collect()
+                        } else {
+                            self.rows.drain(..).map(|(_, t)| t).collect()
+                        };
+                        closed.push(ClosedWindow {
+                            start,
+                            end: now,
+                            rows,
+                        });
+                    }
+                }
+                WindowKind::Tumbling { .. } | WindowKind::Hopping { .. } => {}
+            }
+        }
+        if let WindowKind::Sliding { length, delay } = self.kind {
+            self.prune_sliding(length, delay, now);
+        }
+        if let WindowKind::Count { count, .. } = self.kind {
+            while self.rows.len() > count {
+                self.rows.pop_front();
+            }
+        }
+        (closed, errors)
+    }
+
+    /// The rows of a sliding window: after `start`, up to and including `end`.
+    fn sliding(&self, start: i64, end: i64) -> ClosedWindow {
+        ClosedWindow {
+            start,
+            end,
+            rows: self
+                .rows
+                .iter()
+                .filter(|(t, _)| *t > start && *t <= end)
+                .map(|(_, tuple)| tuple.clone())
+                .collect(),
+        }
+    }
+
+    /// Keeps the rows a pending or future sliding window may still need.
+    fn prune_sliding(&mut self, length: i64, delay: i64, now: i64) {
+        let oldest_trigger = self.sliding_due.front().map_or(now, |due| due - delay);
+        let keep_after = oldest_trigger.min(now) - length;
+        while self.rows.front().is_some_and(|(t, _)| *t <= keep_after) {
+            self.rows.pop_front();
+        }
+    }
+
+    /// Removes and returns the rows that arrived before `end`.
+    fn take_before(&mut self, end: i64) -> Vec<Tuple> {
+        let mut rows = Vec::new();
+        while self.rows.front().is_some_and(|(t, _)| *t < end) {
+            if let Some((_, tuple)) = self.rows.pop_front() {
+                rows.push(tuple);
+            }
+        }
+        rows
+    }
+}

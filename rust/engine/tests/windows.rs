@@ -1,0 +1,234 @@
+//! Windows in processing time, driven by a manual clock: what each window holds, when it
+//! closes, and what the statement makes of it. Expected results are worked out by hand from
+//! eKuiper's documented semantics.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{Recorder, engine_with_recorder_and, rows};
+use serde_json::json;
+use sinkbridge_engine::clock::ManualClock;
+use sinkbridge_engine::{Engine, EngineConfig};
+
+/// 2026-01-01T00:00:00Z: a whole number of days, so every window boundary lines up with it.
+const T0: i64 = 1_767_225_600_000;
+
+struct Bench {
+    engine: Engine,
+    clock: Arc<ManualClock>,
+    recorder: Recorder,
+    published: u64,
+}
+
+impl Bench {
+    /// An engine on a manual clock at `T0 + offset`, with a memory stream `s` and one rule.
+    fn new(sql: &str, offset: i64) -> Bench {
+        let clock = Arc::new(ManualClock::new(T0 + offset));
+        let (engine, recorder) = engine_with_recorder_and(EngineConfig {
+            clock: clock.clone(),
+            ..EngineConfig::default()
+        });
+        engine
+            .create_stream(r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in")"#)
+            .unwrap();
+        engine.start().unwrap();
+        engine
+            .create_rule(&json!({"id": "r", "sql": sql, "actions": [{"recorder": {}}]}))
+            .unwrap();
+        Bench {
+            engine,
+            clock,
+            recorder,
+            published: 0,
+        }
+    }
+
+    /// Publishes rows and waits until the rule's window has taken them in, so that they
+    /// arrive at the clock's current time.
+    fn send(&mut self, v: serde_json::Value) {
+        let batch = rows(v);
+        self.published += batch.len() as u64;
+        self.engine.publish("in", batch).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = self.engine.rule_status("r").unwrap();
+            if status["op_1_window_0_records_in_total"] == self.published {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the window did not take the rows: {status:?}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Moves the clock to `T0 + offset`.
+    fn at(&self, offset: i64) {
+        self.clock.advance_to(T0 + offset);
+    }
+
+    /// Waits for the results so far to be exactly `expected` (each a window's result rows,
+    /// with T0 subtracted from window_start/window_end where the SQL reports them).
+    fn expect(&self, expected: &[&str]) {
+        let expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = self.recorder.results();
+            if got.len() >= expected.len() {
+                assert_eq!(got, expected);
+                return;
+            }
+            assert!(Instant::now() < deadline, "results so far: {got:?}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Asserts that nothing more arrives once the operator has caught up with the clock.
+    fn expect_no_more(&self, count: usize) {
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            self.recorder.results().len(),
+            count,
+            "{:?}",
+            self.recorder.results()
+        );
+    }
+}
+
+#[test]
+fn tumbling_windows_align_to_natural_time() {
+    let mut b = Bench::new(
+        "SELECT device, count(*) AS n, avg(t) AS a, window_start() - 1767225600000 AS ws, \
+         window_end() - 1767225600000 AS we FROM s GROUP BY device, TUMBLINGWINDOW(ss, 10) \
+         ORDER BY device",
+        3_000,
+    );
+    b.send(json!([{"device": "x", "t": 10}, {"device": "y", "t": 1}]));
+    b.at(9_999);
+    b.send(json!({"device": "x", "t": 20}));
+    b.expect_no_more(0);
+    b.at(10_000); // the first window ends at :10, not 10 s after the rule started
+    b.expect(&[
+        r#"[{"device":"x","n":2,"a":15,"ws":0,"we":10000},{"device":"y","n":1,"a":1,"ws":0,"we":10000}]"#,
+    ]);
+    b.at(15_000);
+    b.send(json!({"device": "y", "t": 5}));
+    b.at(35_000); // [20, 30) was empty: nothing for it
+    b.expect(&[
+        r#"[{"device":"x","n":2,"a":15,"ws":0,"we":10000},{"device":"y","n":1,"a":1,"ws":0,"we":10000}]"#,
+        r#"[{"device":"y","n":1,"a":5,"ws":10000,"we":20000}]"#,
+    ]);
+    b.expect_no_more(2);
+}
+
+#[test]
+fn hopping_windows_overlap() {
+    let mut b = Bench::new(
+        "SELECT collect(n) AS ns, window_end() - 1767225600000 AS we FROM s \
+         GROUP BY HOPPINGWINDOW(ss, 10, 5)",
+        1_000,
+    );
+    b.send(json!({"n": 1}));
+    b.at(6_000);
+    b.send(json!({"n": 2}));
+    b.at(12_000);
+    b.send(json!({"n": 3}));
+    b.at(20_000);
+    // Windows end every 5 s and hold the 10 s before: [-5,5), [0,10), [5,15), [10,20).
+    b.expect(&[
+        r#"[{"ns":[1],"we":5000}]"#,
+        r#"[{"ns":[1,2],"we":10000}]"#,
+        r#"[{"ns":[2,3],"we":15000}]"#,
+        r#"[{"ns":[3],"we":20000}]"#,
+    ]);
+}
+
+#[test]
+fn sliding_windows_close_on_each_row() {
+    let mut b = Bench::new(
+        "SELECT collect(n) AS ns FROM s GROUP BY SLIDINGWINDOW(ss, 10)",
+        0,
+    );
+    b.send(json!({"n": 1}));
+    b.at(4_000);
+    b.send(json!({"n": 2}));
+    b.at(12_000);
+    b.send(json!({"n": 3}));
+    // Each row closes the window of the 10 s before it, itself included.
+    b.expect(&[r#"[{"ns":[1]}]"#, r#"[{"ns":[1,2]}]"#, r#"[{"ns":[2,3]}]"#]);
+}
+
+#[test]
+fn sliding_windows_with_a_delay_take_the_rows_that_follow() {
+    let mut b = Bench::new(
+        "SELECT collect(n) AS ns FROM s GROUP BY SLIDINGWINDOW(ss, 10, 2)",
+        0,
+    );
+    b.send(json!({"n": 1}));
+    b.at(1_000);
+    b.send(json!({"n": 2}));
+    b.expect_no_more(0);
+    b.at(2_000);
+    b.expect(&[r#"[{"ns":[1,2]}]"#]);
+    b.at(3_000);
+    b.expect(&[r#"[{"ns":[1,2]}]"#, r#"[{"ns":[1,2]}]"#]);
+}
+
+#[test]
+fn session_windows_end_after_a_quiet_timeout_or_their_maximum() {
+    let mut b = Bench::new(
+        "SELECT collect(n) AS ns, window_start() - 1767225600000 AS ws, \
+         window_end() - 1767225600000 AS we FROM s GROUP BY SESSIONWINDOW(ss, 10, 3)",
+        0,
+    );
+    b.send(json!({"n": 1}));
+    b.at(2_000);
+    b.send(json!({"n": 2}));
+    b.at(4_999);
+    b.expect_no_more(0);
+    b.at(5_000); // 3 s after the last row
+    b.expect(&[r#"[{"ns":[1,2],"ws":0,"we":5000}]"#]);
+    // A busy session ends at its maximum of 10 s.
+    for i in 0..6 {
+        b.at(20_000 + i * 2_000);
+        b.send(json!({"n": 10 + i}));
+    }
+    b.at(31_000);
+    let (first, busy, last) = (
+        r#"[{"ns":[1,2],"ws":0,"we":5000}]"#,
+        r#"[{"ns":[10,11,12,13,14],"ws":20000,"we":30000}]"#,
+        r#"[{"ns":[15],"ws":30000,"we":33000}]"#,
+    );
+    b.expect(&[first, busy]);
+    b.at(33_000);
+    b.expect(&[first, busy, last]);
+}
+
+#[test]
+fn count_windows_with_and_without_an_interval() {
+    let mut b = Bench::new("SELECT collect(n) AS ns FROM s GROUP BY COUNTWINDOW(3)", 0);
+    b.send(json!([{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}]));
+    b.send(json!([{"n": 5}, {"n": 6}]));
+    b.expect(&[r#"[{"ns":[1,2,3]}]"#, r#"[{"ns":[4,5,6]}]"#]);
+
+    let mut b = Bench::new(
+        "SELECT collect(n) AS ns FROM s GROUP BY COUNTWINDOW(3, 2)",
+        0,
+    );
+    b.send(json!([{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}]));
+    // Every 2 rows, the last 3.
+    b.expect(&[r#"[{"ns":[1,2]}]"#, r#"[{"ns":[2,3,4]}]"#]);
+}
+
+#[test]
+fn a_window_filter_keeps_rows_out_of_the_window() {
+    let mut b = Bench::new(
+        "SELECT collect(n) AS ns FROM s GROUP BY COUNTWINDOW(2) FILTER (WHERE n > 1)",
+        0,
+    );
+    b.send(json!([{"n": 1}, {"n": 2}, {"n": 0}, {"n": 3}]));
+    b.expect(&[r#"[{"ns":[2,3]}]"#]);
+}
