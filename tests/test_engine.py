@@ -245,9 +245,14 @@ def test_publish_rejects_what_is_not_rows(engine: sb.Engine) -> None:
             "unknown function nosuch() in nosuch(a)",
         ),
         (
-            {"id": "r", "sql": "SELECT avg(a) FROM demo GROUP BY TUMBLINGWINDOW(ss, 10)", "actions": [{"log": {}}]},
+            {"id": "r", "sql": "SELECT avg(a) FROM demo WHERE count(*) > 1", "actions": [{"log": {}}]},
             sb.SqlError,
-            "GROUP BY (and the windows that go in it) is not supported yet",
+            "the aggregate function count() cannot be used in WHERE, found count(*); use HAVING",
+        ),
+        (
+            {"id": "r", "sql": "SELECT a FROM demo JOIN other ON demo.a = other.a", "actions": [{"log": {}}]},
+            sb.SqlError,
+            "JOIN is not supported yet",
         ),
         (
             {"id": "r", "sql": "SELECT * FROM nope", "actions": [{"log": {}}]},

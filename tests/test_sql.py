@@ -118,3 +118,41 @@ def test_send_error_delivers_the_error_to_the_sinks(run_sql: Any) -> None:
         {"error": "run Select error: q: divided by zero"},
         {"q": 5.0},
     ]
+
+
+def test_count_windows_group_and_aggregate(run_sql: Any) -> None:
+    rows = [
+        {"device": "a", "t": 20, "h": 50},
+        {"device": "b", "t": 30, "h": 40},
+        {"device": "a", "t": 24, "h": 70},
+        {"device": "b", "t": 31, "h": 45},
+    ]
+    results = run_sql(
+        "SELECT device, count(*) AS n, avg(t) AS mean, max(h) AS top FROM demo "
+        "GROUP BY device, COUNTWINDOW(4) HAVING avg(t) > 21 ORDER BY mean DESC",
+        rows,
+        1,
+    )
+    # One window: one result holding a row per group, in ORDER BY order.
+    assert results == [
+        {"device": "b", "n": 2, "mean": 30, "top": 45},
+        {"device": "a", "n": 2, "mean": 22, "top": 70},
+    ]
+
+
+def test_a_tumbling_window_closes_on_time(engine: sb.Engine) -> None:
+    Keep.received = []
+    engine.register_sink("keep", Keep)
+    engine.create_stream('CREATE STREAM demo () WITH (TYPE="memory", DATASOURCE="demo")')
+    engine.create_rule(
+        {
+            "id": "w",
+            "sql": "SELECT count(*) AS n, window_end() - window_start() AS span FROM demo "
+            "GROUP BY TUMBLINGWINDOW(ms, 200)",
+            "actions": [{"keep": {}}],
+        }
+    )
+    engine.publish("demo", [{"v": 1}, {"v": 2}, {"v": 3}])
+    # The rows may straddle a boundary; every row is counted once, in 200 ms windows.
+    windows = wait_for(lambda: sum(r[0]["n"] for r in Keep.received) == 3 and list(Keep.received), what="all rows")
+    assert all(w[0]["span"] == 200 for w in windows)
