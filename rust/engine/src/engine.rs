@@ -388,10 +388,18 @@ impl Engine {
         let id = &def.id;
         let plan =
             compile_select(&def.sql).map_err(|e| Error::Sql(format!("rule {id:?}: sql: {e}")))?;
-        if Self::find_stream(&self.state(), &plan.stream).is_none() {
+        let stream = Self::find_stream(&self.state(), &plan.stream).cloned();
+        let Some(stream) = stream else {
             return Err(Error::Rule(format!(
                 "rule {id:?}: sql: stream {} does not exist; create it first",
                 plan.stream
+            )));
+        };
+        if def.options.is_event_time && stream.options.timestamp.is_none() {
+            return Err(Error::Rule(format!(
+                "rule {id:?}: options.isEventTime: the stream {} names no TIMESTAMP field to \
+                 take each row's event time from",
+                stream.name
             )));
         }
         let mut actions = Vec::with_capacity(def.actions.len());

@@ -45,6 +45,31 @@ impl Bench {
         }
     }
 
+    /// An engine whose rule runs in event time, over the stream's `ts` field (Unix ms).
+    fn event_time(sql: &str, late_tolerance: i64) -> Bench {
+        let clock = Arc::new(ManualClock::new(T0));
+        let (engine, recorder) = engine_with_recorder_and(EngineConfig {
+            clock: clock.clone(),
+            ..EngineConfig::default()
+        });
+        engine
+            .create_stream(
+                r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in", TIMESTAMP="ts")"#,
+            )
+            .unwrap();
+        engine.start().unwrap();
+        engine
+            .create_rule(&json!({"id": "r", "sql": sql, "actions": [{"recorder": {}}],
+                                 "options": {"isEventTime": true, "lateTolerance": late_tolerance}}))
+            .unwrap();
+        Bench {
+            engine,
+            clock,
+            recorder,
+            published: 0,
+        }
+    }
+
     /// Publishes rows and waits until the rule's window has taken them in, so that they
     /// arrive at the clock's current time.
     fn send(&mut self, v: serde_json::Value) {
@@ -231,4 +256,70 @@ fn a_window_filter_keeps_rows_out_of_the_window() {
     );
     b.send(json!([{"n": 1}, {"n": 2}, {"n": 0}, {"n": 3}]));
     b.expect(&[r#"[{"ns":[2,3]}]"#]);
+}
+
+#[test]
+fn event_time_windows_close_on_the_watermark_and_drop_late_rows() {
+    let mut b = Bench::event_time(
+        "SELECT collect(n) AS ns, window_start() AS ws FROM s GROUP BY TUMBLINGWINDOW(ss, 10)",
+        0,
+    );
+    b.send(json!([{"n": 1, "ts": 1_000}, {"n": 2, "ts": 5_000}]));
+    b.expect_no_more(0);
+    b.send(json!({"n": 3, "ts": 12_000})); // the watermark passes 10 000: [0, 10 000) closes
+    b.expect(&[r#"[{"ns":[1,2],"ws":0}]"#]);
+    b.send(json!({"n": 4, "ts": 9_000})); // late: before the watermark
+    b.send(json!({"n": 5, "ts": 25_000}));
+    b.expect(&[r#"[{"ns":[1,2],"ws":0}]"#, r#"[{"ns":[3],"ws":10000}]"#]);
+    let status = b.engine.rule_status("r").unwrap();
+    assert_eq!(status["op_1_window_0_exceptions_total"], 1);
+    assert!(
+        status["op_1_window_0_last_exception"]
+            .as_str()
+            .unwrap()
+            .contains("late row dropped: its event time 9000 is before the watermark 12000"),
+        "{status:?}"
+    );
+    // The clock plays no part.
+    b.clock.advance(3_600_000);
+    b.expect_no_more(2);
+}
+
+#[test]
+fn late_tolerance_lets_out_of_order_rows_in() {
+    let mut b = Bench::event_time(
+        "SELECT collect(n) AS ns FROM s GROUP BY TUMBLINGWINDOW(ss, 10)",
+        5_000,
+    );
+    b.send(json!({"n": 1, "ts": 1_000}));
+    b.send(json!({"n": 3, "ts": 12_000})); // watermark 7 000
+    b.send(json!({"n": 2, "ts": 9_000})); // out of order, not late
+    b.expect_no_more(0);
+    b.send(json!({"n": 4, "ts": 16_000})); // watermark 11 000
+    b.expect(&[r#"[{"ns":[1,2]}]"#]);
+}
+
+#[test]
+fn event_time_sessions_and_sliding_windows() {
+    let mut b = Bench::event_time(
+        "SELECT collect(n) AS ns FROM s GROUP BY SESSIONWINDOW(ss, 60, 5)",
+        0,
+    );
+    b.send(json!([{"n": 1, "ts": 1_000}, {"n": 2, "ts": 3_000}]));
+    b.send(json!({"n": 3, "ts": 9_000})); // 6 s after the last: the session ended at 8 000
+    b.expect(&[r#"[{"ns":[1,2]}]"#]);
+
+    let mut b = Bench::event_time(
+        "SELECT collect(n) AS ns FROM s GROUP BY SLIDINGWINDOW(ss, 5)",
+        1_000,
+    );
+    b.send(json!({"n": 1, "ts": 1_000}));
+    b.send(json!({"n": 2, "ts": 4_000})); // watermark 3 000: the window of row 1 closes
+    b.send(json!({"n": 3, "ts": 3_500})); // out of order, in time for row 2's window
+    b.send(json!({"n": 4, "ts": 10_000}));
+    b.expect(&[
+        r#"[{"ns":[1]}]"#,
+        r#"[{"ns":[1,3]}]"#,
+        r#"[{"ns":[1,3,2]}]"#,
+    ]);
 }

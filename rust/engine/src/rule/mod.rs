@@ -1,6 +1,7 @@
 //! Rules: their definitions and how they run.
 
 mod def;
+mod event_time;
 mod operator;
 pub(crate) mod runtime;
 mod window;

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use super::event_time::EventTime;
 use super::window::{ClosedWindow, Windower};
 use crate::clock::{Clock, Sleep};
 use crate::memory_topics::RowBatch;
@@ -25,6 +26,16 @@ pub(crate) struct Operator {
     pub window_metrics: Option<Arc<OpMetrics>>,
     pub filter_metrics: Option<Arc<OpMetrics>>,
     pub project_metrics: Arc<OpMetrics>,
+    /// Set when windows run in event time.
+    pub event_time: Option<EventTimeSpec>,
+}
+
+/// Where rows keep their event time: the stream's `TIMESTAMP` field and format, and the rule's
+/// `lateTolerance`.
+pub(crate) struct EventTimeSpec {
+    pub field: String,
+    pub format: Option<String>,
+    pub late_tolerance: i64,
 }
 
 impl Operator {
@@ -85,15 +96,22 @@ impl Operator {
         sinks: &[Arc<ActionQueue>],
     ) {
         let clock = self.clock.as_ref();
-        let mut windower = self
-            .plan
-            .window
+        let mut event_time = self
+            .event_time
             .as_ref()
-            .map(|w| Windower::new(w.kind.clone(), w.filter.clone(), clock.now_ms()));
+            .map(|e| EventTime::new(&e.field, e.format.as_deref(), e.late_tolerance));
+        let mut windower = self.plan.window.as_ref().map(|w| match event_time {
+            Some(_) => Windower::event_time(w.kind.clone(), w.filter.clone()),
+            None => Windower::new(w.kind.clone(), w.filter.clone(), clock.now_ms()),
+        });
         // The timer for the window's next deadline, kept while the deadline stays the same.
         let mut timer: Option<(i64, Sleep)> = None;
         loop {
-            let deadline = windower.as_ref().and_then(Windower::deadline);
+            // In event time, time is the watermark: it moves with the rows, not the clock.
+            let deadline = match event_time {
+                Some(_) => None,
+                None => windower.as_ref().and_then(Windower::deadline),
+            };
             if timer.as_ref().map(|(at, _)| *at) != deadline {
                 timer = deadline.map(|at| (at, clock.sleep_until(at)));
             }
@@ -113,6 +131,35 @@ impl Operator {
             let now = clock.now_ms();
             let mut closed = Vec::new();
             match (&mut windower, batch) {
+                (Some(w), Some(batch)) if event_time.is_some() => {
+                    if let Some(m) = &self.window_metrics {
+                        m.add_in(batch.len(), now);
+                    }
+                    // Each row moves the watermark first: whatever closes by then closes
+                    // without it (a row is never before the watermark: that row is late).
+                    if let Some(et) = event_time.as_mut() {
+                        for tuple in batch.iter() {
+                            let time =
+                                match et.timestamp(tuple).and_then(|t| et.observe(t).map(|()| t)) {
+                                    Ok(time) => time,
+                                    Err(e) => {
+                                        self.failed(&RowError::Where(e), now, &mut Vec::new());
+                                        continue;
+                                    }
+                                };
+                            let watermark = et.watermark().unwrap_or(time);
+                            closed.extend(w.advance(watermark));
+                            let (windows, errors) = w.add([(time, tuple)], watermark, clock);
+                            closed.extend(windows);
+                            for e in errors {
+                                self.failed(&RowError::Where(e), now, &mut Vec::new());
+                            }
+                        }
+                        if let Some(watermark) = et.watermark() {
+                            closed.extend(w.advance(watermark));
+                        }
+                    }
+                }
                 (Some(w), batch) => {
                     timer = None;
                     closed.extend(w.advance(now));
@@ -120,7 +167,8 @@ impl Operator {
                         if let Some(m) = &self.window_metrics {
                             m.add_in(batch.len(), now);
                         }
-                        let (windows, errors) = w.add(&batch, now, clock);
+                        let (windows, errors) =
+                            w.add(batch.iter().map(|tuple| (now, tuple)), now, clock);
                         closed.extend(windows);
                         for e in errors {
                             self.failed(&RowError::Where(e), now, &mut Vec::new());

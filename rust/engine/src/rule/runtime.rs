@@ -26,7 +26,7 @@ use crate::sql::SelectPlan;
 use crate::stream::{Schema, StreamDef};
 
 use super::def::RuleDef;
-use super::operator::Operator;
+use super::operator::{EventTimeSpec, Operator};
 
 /// Rows per batch that a channel between two operators holds; `bufferLength` is divided by it.
 const ROWS_PER_BATCH: usize = 256;
@@ -186,6 +186,16 @@ impl RuleRun {
             window_metrics,
             filter_metrics,
             project_metrics,
+            event_time: stream
+                .options
+                .timestamp
+                .as_ref()
+                .filter(|_| rule.options.is_event_time)
+                .map(|field| EventTimeSpec {
+                    field: field.clone(),
+                    format: stream.options.timestamp_format.clone(),
+                    late_tolerance: rule.options.late_tolerance.as_millis() as i64,
+                }),
         };
         tasks.push(tokio::spawn(operator.run(source_rx, queues)));
 

@@ -1,9 +1,11 @@
-//! A rule's window in processing time: which rows each window holds and when it closes.
+//! A rule's window: which rows each window holds and when it closes.
 //!
-//! The window keeps the rows it may still need, each with the time it arrived, and says when
-//! it next needs the clock. Rows are handed to it as they arrive and the clock's time as it
-//! passes; it answers with the windows that closed. It knows nothing of SQL beyond the window
-//! itself: WHERE, GROUP BY and the rest run over each closed window afterwards.
+//! The window keeps the rows it may still need, each with its time, in time order, and says
+//! when it next needs time to pass. In processing time a row's time is when it arrived and time
+//! is the clock's; in event time a row's time is its timestamp and time is the watermark. Rows
+//! are handed to it with their time, and time as it passes; it answers with the windows that
+//! closed. It knows nothing of SQL beyond the window itself: WHERE, GROUP BY and the rest run
+//! over each closed window afterwards.
 
 use std::collections::VecDeque;
 
@@ -34,6 +36,8 @@ pub struct Windower {
     session_start: Option<i64>,
     /// Rows since the last count window.
     counted: usize,
+    /// Event time: rows may come out of order, and every window waits for the watermark.
+    event_time: bool,
 }
 
 /// The first multiple of `step` after `now`: time windows align to natural time.
@@ -42,20 +46,33 @@ fn next_boundary(now: i64, step: i64) -> i64 {
 }
 
 impl Windower {
+    /// A window in processing time, from `now` on.
     pub fn new(kind: WindowKind, filter: Option<Expr>, now: i64) -> Windower {
-        let next_end = match kind {
-            WindowKind::Tumbling { length } => Some(next_boundary(now, length)),
-            WindowKind::Hopping { hop, .. } => Some(next_boundary(now, hop)),
-            _ => None,
-        };
+        let mut windower = Windower::event_time(kind, filter);
+        windower.event_time = false;
+        windower.next_end = windower.first_end(now);
+        windower
+    }
+
+    /// A window in event time: its first window is the one of the first row.
+    pub fn event_time(kind: WindowKind, filter: Option<Expr>) -> Windower {
         Windower {
             kind,
             filter,
             rows: VecDeque::new(),
-            next_end,
+            next_end: None,
             sliding_due: VecDeque::new(),
             session_start: None,
             counted: 0,
+            event_time: true,
+        }
+    }
+
+    fn first_end(&self, time: i64) -> Option<i64> {
+        match self.kind {
+            WindowKind::Tumbling { length } => Some(next_boundary(time, length)),
+            WindowKind::Hopping { hop, .. } => Some(next_boundary(time, hop)),
+            _ => None,
         }
     }
 
@@ -143,17 +160,18 @@ impl Windower {
         closed
     }
 
-    /// Rows arrived at `now` (call [`Windower::advance`] with `now` first): the windows they
-    /// close (count windows, sliding windows without delay).
-    pub fn add(
+    /// Rows with their times (in processing time, all `now`; call [`Windower::advance`] with
+    /// `now` first): the windows they close (count windows, and sliding windows without delay
+    /// in processing time).
+    pub fn add<'t>(
         &mut self,
-        tuples: &[Tuple],
+        tuples: impl IntoIterator<Item = (i64, &'t Tuple)>,
         now: i64,
         clock: &dyn Clock,
     ) -> (Vec<ClosedWindow>, Vec<String>) {
         let mut closed = Vec::new();
         let mut errors = Vec::new();
-        for tuple in tuples {
+        for (time, tuple) in tuples {
             if let Some(filter) = &self.filter {
                 let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
                 match filter.eval_condition(&ctx) {
@@ -165,17 +183,25 @@ impl Windower {
                     }
                 }
             }
-            self.rows.push_back((now, tuple.clone()));
+            if self.next_end.is_none() {
+                self.next_end = self.first_end(time);
+            }
+            // Rows come in time order, except out-of-order rows in event time.
+            let at = self.rows.partition_point(|(t, _)| *t <= time);
+            self.rows.insert(at, (time, tuple.clone()));
             match self.kind {
                 WindowKind::Sliding { length, delay } => {
-                    if delay == 0 {
-                        closed.push(self.sliding(now - length, now));
+                    if delay == 0 && !self.event_time {
+                        closed.push(self.sliding(time - length, time));
                     } else {
-                        self.sliding_due.push_back(now + delay);
+                        let due = time + delay;
+                        let at = self.sliding_due.partition_point(|d| *d <= due);
+                        self.sliding_due.insert(at, due);
                     }
                 }
                 WindowKind::Session { .. } => {
-                    self.session_start.get_or_insert(now);
+                    let start = self.session_start.get_or_insert(time);
+                    *start = (*start).min(time);
                 }
                 WindowKind::Count { count, interval } => {
                     self.counted += 1;
@@ -185,17 +211,14 @@ impl Windower {
                         while self.rows.len() > count {
                             self.rows.pop_front();
                         }
-                        let start = self.rows.front().map_or(now, |(t, _)| *t);
+                        let start = self.rows.front().map_or(time, |(t, _)| *t);
+                        let end = self.rows.back().map_or(time, |(t, _)| *t);
                         let rows: Vec<Tuple> = if interval.is_some() {
                             self.rows.iter().map(|(_, t)| t.clone()).collect()
                         } else {
                             self.rows.drain(..).map(|(_, t)| t).collect()
                         };
-                        closed.push(ClosedWindow {
-                            start,
-                            end: now,
-                            rows,
-                        });
+                        closed.push(ClosedWindow { start, end, rows });
                     }
                 }
                 WindowKind::Tumbling { .. } | WindowKind::Hopping { .. } => {}
@@ -228,8 +251,11 @@ impl Windower {
 
     /// Keeps the rows a pending or future sliding window may still need.
     fn prune_sliding(&mut self, length: i64, delay: i64, now: i64) {
-        let oldest_trigger = self.sliding_due.front().map_or(now, |due| due - delay);
-        let keep_after = oldest_trigger.min(now) - length;
+        let oldest_trigger = self
+            .sliding_due
+            .front()
+            .map_or(now, |due| due.saturating_sub(delay));
+        let keep_after = oldest_trigger.min(now).saturating_sub(length);
         while self.rows.front().is_some_and(|(t, _)| *t <= keep_after) {
             self.rows.pop_front();
         }

@@ -1,0 +1,179 @@
+//! Event time: each row's timestamp (the stream's `TIMESTAMP` field) and the watermark, the
+//! latest timestamp seen less `lateTolerance`. A row older than the watermark is late: it is
+//! dropped and counted. The watermark is the minimum over the rule's streams; a rule reads one
+//! stream in this version, so it is that stream's.
+
+use chrono::{DateTime, NaiveDateTime};
+
+use crate::value::{Key, Tuple, Value, convert, intern};
+
+#[derive(Debug)]
+pub struct EventTime {
+    field: Key,
+    /// `TIMESTAMP_FORMAT`, translated to chrono's notation.
+    format: Option<String>,
+    late_tolerance: i64,
+    latest: Option<i64>,
+}
+
+impl EventTime {
+    pub fn new(field: &str, format: Option<&str>, late_tolerance: i64) -> EventTime {
+        EventTime {
+            field: intern(field),
+            format: format.map(chrono_format),
+            late_tolerance,
+            latest: None,
+        }
+    }
+
+    /// Rows older than this are late.
+    pub fn watermark(&self) -> Option<i64> {
+        self.latest.map(|t| t.saturating_sub(self.late_tolerance))
+    }
+
+    /// The row's timestamp, in Unix milliseconds.
+    pub fn timestamp(&self, tuple: &Tuple) -> Result<i64, String> {
+        let value = tuple
+            .row
+            .lookup(&self.field)
+            .ok_or_else(|| format!("the row has no timestamp field {}", self.field))?;
+        match (value, &self.format) {
+            (Value::Int(ms), _) => Ok(*ms),
+            (Value::Float(ms), _) => Ok(*ms as i64),
+            (Value::Datetime(dt), _) => Ok(dt.timestamp_millis()),
+            (Value::String(s), Some(format)) => parse_with(s, format).ok_or_else(|| {
+                format!(
+                    "timestamp {}: {s:?} does not match TIMESTAMP_FORMAT",
+                    self.field
+                )
+            }),
+            (other, _) => match convert::to_datetime(other) {
+                Ok(Value::Datetime(dt)) => Ok(dt.timestamp_millis()),
+                _ => Err(format!(
+                    "timestamp {}: cannot read {other} as a time",
+                    self.field
+                )),
+            },
+        }
+    }
+
+    /// Takes a row's timestamp into account; `Err` with a message when the row is late.
+    pub fn observe(&mut self, timestamp: i64) -> Result<(), String> {
+        if let Some(watermark) = self.watermark()
+            && timestamp < watermark
+        {
+            return Err(format!(
+                "late row dropped: its event time {timestamp} is before the watermark {watermark}"
+            ));
+        }
+        self.latest = Some(self.latest.map_or(timestamp, |t| t.max(timestamp)));
+        Ok(())
+    }
+}
+
+fn parse_with(text: &str, format: &str) -> Option<i64> {
+    DateTime::parse_from_str(text, format)
+        .map(|dt| dt.timestamp_millis())
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(text, format)
+                .ok()
+                .map(|naive| naive.and_utc().timestamp_millis())
+        })
+}
+
+/// eKuiper's time formats (`yyyy-MM-dd HH:mm:ss.SSS`, Java-style) in chrono's notation.
+pub fn chrono_format(java: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = java.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            // Quoted text is literal; '' is a quote.
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                out.push(chars[i]);
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let run = chars[i..].iter().take_while(|&&x| x == c).count();
+        let piece = match (c, run) {
+            ('y', 2) => "%y".to_string(),
+            ('y', _) => "%Y".to_string(),
+            ('M', 1) => "%-m".to_string(),
+            ('M', _) => "%m".to_string(),
+            ('d', 1) => "%-d".to_string(),
+            ('d', _) => "%d".to_string(),
+            ('H', 1) => "%-H".to_string(),
+            ('H', _) => "%H".to_string(),
+            ('h', _) => "%I".to_string(),
+            ('m', 1) => "%-M".to_string(),
+            ('m', _) => "%M".to_string(),
+            ('s', 1) => "%-S".to_string(),
+            ('s', _) => "%S".to_string(),
+            ('S', n) => format!("%{}f", n.min(9)),
+            ('a', _) => "%p".to_string(),
+            ('Z', _) => "%z".to_string(),
+            ('X', _) => "%:z".to_string(),
+            ('%', _) => "%%".repeat(run),
+            (other, n) => other.to_string().repeat(n),
+        };
+        out.push_str(&piece);
+        i += run;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Map;
+
+    fn tuple(ts: Value) -> Tuple {
+        let mut row = Map::new();
+        row.insert(intern("ts"), ts);
+        Tuple::from(row)
+    }
+
+    #[test]
+    fn timestamps_and_late_rows() {
+        assert_eq!(
+            chrono_format("yyyy-MM-dd HH:mm:ss.SSS"),
+            "%Y-%m-%d %H:%M:%S.%3f"
+        );
+        assert_eq!(
+            chrono_format("yyyy-MM-dd'T'HH:mm:ssZ"),
+            "%Y-%m-%dT%H:%M:%S%z"
+        );
+        let mut et = EventTime::new("ts", Some("yyyy-MM-dd HH:mm:ss"), 1_000);
+        assert_eq!(et.timestamp(&tuple(Value::Int(5_000))), Ok(5_000));
+        assert_eq!(
+            et.timestamp(&tuple(Value::string("1970-01-01 00:00:07"))),
+            Ok(7_000)
+        );
+        assert!(
+            et.timestamp(&tuple(Value::string("7 o'clock")))
+                .unwrap_err()
+                .contains("TIMESTAMP_FORMAT")
+        );
+        assert!(
+            et.timestamp(&Tuple::default())
+                .unwrap_err()
+                .contains("no timestamp field ts")
+        );
+        assert_eq!(et.watermark(), None);
+        et.observe(10_000).unwrap();
+        assert_eq!(et.watermark(), Some(9_000));
+        et.observe(9_500).unwrap(); // out of order, within the tolerance
+        assert_eq!(et.watermark(), Some(9_000));
+        assert!(et.observe(8_999).unwrap_err().contains("late row dropped"));
+        let plain = EventTime::new("ts", None, 0);
+        assert_eq!(
+            plain.timestamp(&tuple(Value::string("1970-01-01T00:00:01Z"))),
+            Ok(1_000)
+        );
+    }
+}
