@@ -252,7 +252,7 @@ def test_publish_rejects_what_is_not_rows(engine: sb.Engine) -> None:
         (
             {"id": "r", "sql": "SELECT a FROM demo JOIN other ON demo.a = other.a", "actions": [{"log": {}}]},
             sb.SqlError,
-            "JOIN is not supported yet",
+            "a JOIN of streams needs a window in GROUP BY",
         ),
         (
             {"id": "r", "sql": "SELECT * FROM nope", "actions": [{"log": {}}]},

@@ -156,3 +156,26 @@ def test_a_tumbling_window_closes_on_time(engine: sb.Engine) -> None:
     # The rows may straddle a boundary; every row is counted once, in 200 ms windows.
     windows = wait_for(lambda: sum(r[0]["n"] for r in Keep.received) == 3 and list(Keep.received), what="all rows")
     assert all(w[0]["span"] == 200 for w in windows)
+
+
+def test_the_sink_extension_guides_rule_over_two_memory_streams(engine: sb.Engine) -> None:
+    """The guide's rule, with its hopping window shortened (20 ms long, every 10 ms) so that
+    the test does not wait 10 s; the Rust tests run it exactly as written on a manual clock."""
+    Keep.received = []
+    engine.register_sink("keep", Keep)
+    engine.create_stream('CREATE STREAM demo () WITH (TYPE="memory", DATASOURCE="demo")')
+    engine.create_stream('CREATE STREAM demo1 () WITH (TYPE="memory", DATASOURCE="demo1")')
+    engine.create_rule(
+        {
+            "id": "guide",
+            "sql": "SELECT demo.temperature, demo1.temp FROM demo LEFT JOIN demo1 "
+            "ON demo.timestamp = demo1.timestamp WHERE demo.temperature > demo1.temp "
+            "GROUP BY demo.temperature, HOPPINGWINDOW(ms, 400, 200)",
+            "actions": [{"keep": {}}],
+        }
+    )
+    engine.publish("demo", [{"temperature": 30, "timestamp": 1}, {"temperature": 20, "timestamp": 2}])
+    engine.publish("demo1", [{"temp": 22, "timestamp": 1}, {"temp": 21, "timestamp": 2}])
+    # Rows published together may straddle a hop: wait for a window that holds both sides.
+    wait_for(lambda: [{"temperature": 30, "temp": 22}] in Keep.received, what="the joined row")
+    assert all(result == [{"temperature": 30, "temp": 22}] for result in Keep.received)

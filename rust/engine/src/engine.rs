@@ -340,7 +340,7 @@ impl Engine {
         let users: Vec<&str> = state
             .rules
             .values()
-            .filter(|r| r.plan.stream.eq_ignore_ascii_case(name))
+            .filter(|r| r.plan.streams.iter().any(|s| s.eq_ignore_ascii_case(name)))
             .map(|r| r.def.id.as_str())
             .collect();
         if !users.is_empty() {
@@ -388,19 +388,20 @@ impl Engine {
         let id = &def.id;
         let plan =
             compile_select(&def.sql).map_err(|e| Error::Sql(format!("rule {id:?}: sql: {e}")))?;
-        let stream = Self::find_stream(&self.state(), &plan.stream).cloned();
-        let Some(stream) = stream else {
-            return Err(Error::Rule(format!(
-                "rule {id:?}: sql: stream {} does not exist; create it first",
-                plan.stream
-            )));
-        };
-        if def.options.is_event_time && stream.options.timestamp.is_none() {
-            return Err(Error::Rule(format!(
-                "rule {id:?}: options.isEventTime: the stream {} names no TIMESTAMP field to \
-                 take each row's event time from",
-                stream.name
-            )));
+        for name in &plan.streams {
+            let stream = Self::find_stream(&self.state(), name).cloned();
+            let Some(stream) = stream else {
+                return Err(Error::Rule(format!(
+                    "rule {id:?}: sql: stream {name} does not exist; create it first"
+                )));
+            };
+            if def.options.is_event_time && stream.options.timestamp.is_none() {
+                return Err(Error::Rule(format!(
+                    "rule {id:?}: options.isEventTime: the stream {} names no TIMESTAMP field to \
+                     take each row's event time from",
+                    stream.name
+                )));
+            }
         }
         let mut actions = Vec::with_capacity(def.actions.len());
         for (i, action) in def.actions.iter().enumerate() {
@@ -424,6 +425,46 @@ impl Engine {
             actions.push(Arc::new(spec));
         }
         Ok(PreparedRule { def, plan, actions })
+    }
+
+    /// Opens the source a rule reads a stream with: its own, or the stream's shared one.
+    fn open_stream(
+        &self,
+        state: &State,
+        name: &str,
+    ) -> std::result::Result<(Arc<StreamDef>, SourceFeed), String> {
+        let stream = Self::find_stream(state, name)
+            .cloned()
+            .ok_or_else(|| format!("stream {name} does not exist"))?;
+        let source_type = self.source_type(&stream.options.source_type)?;
+        let props = self.source_props(&stream)?;
+        let open = || {
+            source_type
+                .open(&stream, &props)
+                .map_err(|e| format!("stream {}: {e}", stream.name))
+        };
+        let connection = || match source_type.connects() {
+            true => ConnectionState::connecting(),
+            false => ConnectionState::new(),
+        };
+        let feed = if stream.options.shared {
+            let (source, connection) =
+                self.inner
+                    .shared
+                    .subscribe(&stream, self.inner.clock.clone(), connection, open)?;
+            SourceFeed {
+                source,
+                connection,
+                apply_schema: false,
+            }
+        } else {
+            SourceFeed {
+                source: open()?,
+                connection: connection(),
+                apply_schema: true,
+            }
+        };
+        Ok((stream, feed))
     }
 
     /// Creates a rule. On a started engine it starts too, unless `triggered` is false; if that
@@ -489,49 +530,17 @@ impl Engine {
             }
             let (def, plan, actions) =
                 (entry.def.clone(), entry.plan.clone(), entry.actions.clone());
-            let stream = Self::find_stream(&state, &plan.stream).cloned();
-            let opened = stream
-                .ok_or_else(|| format!("stream {} does not exist", plan.stream))
-                .and_then(|stream| {
-                    let source_type = self.source_type(&stream.options.source_type)?;
-                    let props = self.source_props(&stream)?;
-                    let open = || {
-                        source_type
-                            .open(&stream, &props)
-                            .map_err(|e| format!("stream {}: {e}", stream.name))
-                    };
-                    let connection = || match source_type.connects() {
-                        true => ConnectionState::connecting(),
-                        false => ConnectionState::new(),
-                    };
-                    let feed = if stream.options.shared {
-                        let (source, connection) = self.inner.shared.subscribe(
-                            &stream,
-                            self.inner.clock.clone(),
-                            connection,
-                            open,
-                        )?;
-                        SourceFeed {
-                            source,
-                            connection,
-                            apply_schema: false,
-                        }
-                    } else {
-                        SourceFeed {
-                            source: open()?,
-                            connection: connection(),
-                            apply_schema: true,
-                        }
-                    };
-                    Ok((stream, feed))
-                });
+            let opened = plan
+                .streams
+                .iter()
+                .map(|name| self.open_stream(&state, name))
+                .collect::<std::result::Result<Vec<_>, String>>();
             match opened {
-                Ok((stream, source)) => (
+                Ok(streams) => (
                     RuleParts {
                         rule: def,
                         plan,
-                        stream,
-                        source,
+                        streams,
                         actions,
                         clock: self.inner.clock.clone(),
                         topics: self.inner.topics.clone(),

@@ -323,3 +323,53 @@ fn event_time_sessions_and_sliding_windows() {
         r#"[{"ns":[1,3,2]}]"#,
     ]);
 }
+
+#[test]
+fn the_sink_extension_guides_rule_joins_two_streams_in_a_hopping_window() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let (engine, recorder) = engine_with_recorder_and(EngineConfig {
+        clock: clock.clone(),
+        ..EngineConfig::default()
+    });
+    for (name, topic) in [("demo", "a"), ("demo1", "b")] {
+        engine
+            .create_stream(&format!(
+                r#"CREATE STREAM {name} () WITH (TYPE="memory", DATASOURCE="{topic}")"#
+            ))
+            .unwrap();
+    }
+    engine.start().unwrap();
+    let sql = "SELECT demo.temperature, demo1.temp FROM demo LEFT JOIN demo1 \
+               ON demo.timestamp = demo1.timestamp WHERE demo.temperature > demo1.temp \
+               GROUP BY demo.temperature, HOPPINGWINDOW(ss, 20, 10)";
+    engine
+        .create_rule(&json!({"id": "r", "sql": sql, "actions": [{"recorder": {}}]}))
+        .unwrap();
+    engine
+        .publish(
+            "a",
+            rows(json!([{"temperature": 30, "timestamp": 1}, {"temperature": 20, "timestamp": 2}])),
+        )
+        .unwrap();
+    engine
+        .publish(
+            "b",
+            rows(json!([{"temp": 22, "timestamp": 1}, {"temp": 21, "timestamp": 2}])),
+        )
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.rule_status("r").unwrap()["op_1_window_0_records_in_total"] != 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the window did not take the rows"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let status = engine.rule_status("r").unwrap();
+    assert_eq!(status["source_demo_0_records_in_total"], 2);
+    assert_eq!(status["source_demo1_0_records_in_total"], 2);
+    clock.advance(10_000);
+    assert_eq!(recorder.wait_for(1), [r#"[{"temperature":30,"temp":22}]"#]);
+    clock.advance(10_000); // the next hop still holds the same rows
+    assert_eq!(recorder.wait_for(2).len(), 2);
+}

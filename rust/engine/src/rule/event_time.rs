@@ -1,64 +1,78 @@
-//! Event time: each row's timestamp (the stream's `TIMESTAMP` field) and the watermark, the
-//! latest timestamp seen less `lateTolerance`. A row older than the watermark is late: it is
-//! dropped and counted. The watermark is the minimum over the rule's streams; a rule reads one
-//! stream in this version, so it is that stream's.
+//! Event time: each row's timestamp (its stream's `TIMESTAMP` field) and the watermark: the
+//! minimum over the rule's streams of the latest timestamp seen, less `lateTolerance`. Until
+//! every stream has had a row there is no watermark. A row older than the watermark is late:
+//! it is dropped and counted.
 
 use chrono::{DateTime, NaiveDateTime};
 
 use crate::value::{Key, Tuple, Value, convert, intern};
 
+/// Where one stream keeps its rows' time.
 #[derive(Debug)]
-pub struct EventTime {
+struct Stamp {
     field: Key,
     /// `TIMESTAMP_FORMAT`, translated to chrono's notation.
     format: Option<String>,
-    late_tolerance: i64,
     latest: Option<i64>,
 }
 
+#[derive(Debug)]
+pub struct EventTime {
+    streams: Vec<Stamp>,
+    late_tolerance: i64,
+}
+
 impl EventTime {
-    pub fn new(field: &str, format: Option<&str>, late_tolerance: i64) -> EventTime {
+    /// `fields`: each stream's `TIMESTAMP` field and `TIMESTAMP_FORMAT`, in FROM's order.
+    pub fn new(fields: &[(String, Option<String>)], late_tolerance: i64) -> EventTime {
         EventTime {
-            field: intern(field),
-            format: format.map(chrono_format),
+            streams: fields
+                .iter()
+                .map(|(field, format)| Stamp {
+                    field: intern(field),
+                    format: format.as_deref().map(chrono_format),
+                    latest: None,
+                })
+                .collect(),
             late_tolerance,
-            latest: None,
         }
     }
 
     /// Rows older than this are late.
     pub fn watermark(&self) -> Option<i64> {
-        self.latest.map(|t| t.saturating_sub(self.late_tolerance))
+        self.streams
+            .iter()
+            .map(|s| s.latest)
+            .min()
+            .flatten()
+            .map(|t| t.saturating_sub(self.late_tolerance))
     }
 
-    /// The row's timestamp, in Unix milliseconds.
-    pub fn timestamp(&self, tuple: &Tuple) -> Result<i64, String> {
+    /// The row's timestamp, in Unix milliseconds; `stream` is its stream's index in FROM.
+    pub fn timestamp(&self, stream: usize, tuple: &Tuple) -> Result<i64, String> {
+        let Some(stamp) = self.streams.get(stream) else {
+            return Err(format!("no timestamp field for stream {stream}"));
+        };
+        let field = &stamp.field;
         let value = tuple
             .row
-            .lookup(&self.field)
-            .ok_or_else(|| format!("the row has no timestamp field {}", self.field))?;
-        match (value, &self.format) {
+            .lookup(field)
+            .ok_or_else(|| format!("the row has no timestamp field {field}"))?;
+        match (value, &stamp.format) {
             (Value::Int(ms), _) => Ok(*ms),
             (Value::Float(ms), _) => Ok(*ms as i64),
             (Value::Datetime(dt), _) => Ok(dt.timestamp_millis()),
-            (Value::String(s), Some(format)) => parse_with(s, format).ok_or_else(|| {
-                format!(
-                    "timestamp {}: {s:?} does not match TIMESTAMP_FORMAT",
-                    self.field
-                )
-            }),
+            (Value::String(s), Some(format)) => parse_with(s, format)
+                .ok_or_else(|| format!("timestamp {field}: {s:?} does not match TIMESTAMP_FORMAT")),
             (other, _) => match convert::to_datetime(other) {
                 Ok(Value::Datetime(dt)) => Ok(dt.timestamp_millis()),
-                _ => Err(format!(
-                    "timestamp {}: cannot read {other} as a time",
-                    self.field
-                )),
+                _ => Err(format!("timestamp {field}: cannot read {other} as a time")),
             },
         }
     }
 
     /// Takes a row's timestamp into account; `Err` with a message when the row is late.
-    pub fn observe(&mut self, timestamp: i64) -> Result<(), String> {
+    pub fn observe(&mut self, stream: usize, timestamp: i64) -> Result<(), String> {
         if let Some(watermark) = self.watermark()
             && timestamp < watermark
         {
@@ -66,7 +80,9 @@ impl EventTime {
                 "late row dropped: its event time {timestamp} is before the watermark {watermark}"
             ));
         }
-        self.latest = Some(self.latest.map_or(timestamp, |t| t.max(timestamp)));
+        if let Some(stamp) = self.streams.get_mut(stream) {
+            stamp.latest = Some(stamp.latest.map_or(timestamp, |t| t.max(timestamp)));
+        }
         Ok(())
     }
 }
@@ -148,32 +164,43 @@ mod tests {
             chrono_format("yyyy-MM-dd'T'HH:mm:ssZ"),
             "%Y-%m-%dT%H:%M:%S%z"
         );
-        let mut et = EventTime::new("ts", Some("yyyy-MM-dd HH:mm:ss"), 1_000);
-        assert_eq!(et.timestamp(&tuple(Value::Int(5_000))), Ok(5_000));
+        let fields = [
+            ("ts".to_string(), Some("yyyy-MM-dd HH:mm:ss".to_string())),
+            ("ts".to_string(), None),
+        ];
+        let mut et = EventTime::new(&fields, 1_000);
+        assert_eq!(et.timestamp(0, &tuple(Value::Int(5_000))), Ok(5_000));
         assert_eq!(
-            et.timestamp(&tuple(Value::string("1970-01-01 00:00:07"))),
+            et.timestamp(0, &tuple(Value::string("1970-01-01 00:00:07"))),
             Ok(7_000)
         );
         assert!(
-            et.timestamp(&tuple(Value::string("7 o'clock")))
+            et.timestamp(0, &tuple(Value::string("7 o'clock")))
                 .unwrap_err()
                 .contains("TIMESTAMP_FORMAT")
         );
         assert!(
-            et.timestamp(&Tuple::default())
+            et.timestamp(0, &Tuple::default())
                 .unwrap_err()
                 .contains("no timestamp field ts")
         );
-        assert_eq!(et.watermark(), None);
-        et.observe(10_000).unwrap();
-        assert_eq!(et.watermark(), Some(9_000));
-        et.observe(9_500).unwrap(); // out of order, within the tolerance
-        assert_eq!(et.watermark(), Some(9_000));
-        assert!(et.observe(8_999).unwrap_err().contains("late row dropped"));
-        let plain = EventTime::new("ts", None, 0);
         assert_eq!(
-            plain.timestamp(&tuple(Value::string("1970-01-01T00:00:01Z"))),
+            et.timestamp(1, &tuple(Value::string("1970-01-01T00:00:01Z"))),
             Ok(1_000)
         );
+        // No watermark until every stream has had a row; then the least of them.
+        et.observe(0, 10_000).unwrap();
+        assert_eq!(et.watermark(), None);
+        et.observe(1, 20_000).unwrap();
+        assert_eq!(et.watermark(), Some(9_000));
+        et.observe(0, 9_500).unwrap(); // out of order, within the tolerance
+        assert_eq!(et.watermark(), Some(9_000));
+        assert!(
+            et.observe(1, 8_999)
+                .unwrap_err()
+                .contains("late row dropped")
+        );
+        et.observe(0, 30_000).unwrap();
+        assert_eq!(et.watermark(), Some(19_000));
     }
 }

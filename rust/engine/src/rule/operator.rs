@@ -30,16 +30,15 @@ pub(crate) struct Operator {
     pub event_time: Option<EventTimeSpec>,
 }
 
-/// Where rows keep their event time: the stream's `TIMESTAMP` field and format, and the rule's
-/// `lateTolerance`.
+/// Where rows keep their event time: each stream's `TIMESTAMP` field and format, and the
+/// rule's `lateTolerance`.
 pub(crate) struct EventTimeSpec {
-    pub field: String,
-    pub format: Option<String>,
+    pub fields: Vec<(String, Option<String>)>,
     pub late_tolerance: i64,
 }
 
 impl Operator {
-    pub async fn run(self, input: mpsc::Receiver<RowBatch>, sinks: Vec<Arc<ActionQueue>>) {
+    pub async fn run(self, input: mpsc::Receiver<(usize, RowBatch)>, sinks: Vec<Arc<ActionQueue>>) {
         if self.plan.collects() {
             self.run_collections(input, &sinks).await;
         } else {
@@ -51,8 +50,12 @@ impl Operator {
     }
 
     /// WHERE, then SELECT, for each row of each batch: each result row is one result.
-    async fn run_rows(&self, mut input: mpsc::Receiver<RowBatch>, sinks: &[Arc<ActionQueue>]) {
-        while let Some(batch) = input.recv().await {
+    async fn run_rows(
+        &self,
+        mut input: mpsc::Receiver<(usize, RowBatch)>,
+        sinks: &[Arc<ActionQueue>],
+    ) {
+        while let Some((_, batch)) = input.recv().await {
             let started = Instant::now();
             let now = self.clock.now_ms();
             let mut results = Vec::with_capacity(batch.len());
@@ -92,14 +95,14 @@ impl Operator {
     /// of its result rows. Without a window, each row is a collection of its own.
     async fn run_collections(
         &self,
-        mut input: mpsc::Receiver<RowBatch>,
+        mut input: mpsc::Receiver<(usize, RowBatch)>,
         sinks: &[Arc<ActionQueue>],
     ) {
         let clock = self.clock.as_ref();
         let mut event_time = self
             .event_time
             .as_ref()
-            .map(|e| EventTime::new(&e.field, e.format.as_deref(), e.late_tolerance));
+            .map(|e| EventTime::new(&e.fields, e.late_tolerance));
         let mut windower = self.plan.window.as_ref().map(|w| match event_time {
             Some(_) => Windower::event_time(w.kind.clone(), w.filter.clone()),
             None => Windower::new(w.kind.clone(), w.filter.clone(), clock.now_ms()),
@@ -131,7 +134,7 @@ impl Operator {
             let now = clock.now_ms();
             let mut closed = Vec::new();
             match (&mut windower, batch) {
-                (Some(w), Some(batch)) if event_time.is_some() => {
+                (Some(w), Some((emitter, batch))) if event_time.is_some() => {
                     if let Some(m) = &self.window_metrics {
                         m.add_in(batch.len(), now);
                     }
@@ -139,17 +142,20 @@ impl Operator {
                     // without it (a row is never before the watermark: that row is late).
                     if let Some(et) = event_time.as_mut() {
                         for tuple in batch.iter() {
-                            let time =
-                                match et.timestamp(tuple).and_then(|t| et.observe(t).map(|()| t)) {
-                                    Ok(time) => time,
-                                    Err(e) => {
-                                        self.failed(&RowError::Where(e), now, &mut Vec::new());
-                                        continue;
-                                    }
-                                };
+                            let time = match et
+                                .timestamp(emitter, tuple)
+                                .and_then(|t| et.observe(emitter, t).map(|()| t))
+                            {
+                                Ok(time) => time,
+                                Err(e) => {
+                                    self.failed(&RowError::Where(e), now, &mut Vec::new());
+                                    continue;
+                                }
+                            };
                             let watermark = et.watermark().unwrap_or(time);
                             closed.extend(w.advance(watermark));
-                            let (windows, errors) = w.add([(time, tuple)], watermark, clock);
+                            let (windows, errors) =
+                                w.add([(time, emitter, tuple)], watermark, clock);
                             closed.extend(windows);
                             for e in errors {
                                 self.failed(&RowError::Where(e), now, &mut Vec::new());
@@ -163,26 +169,26 @@ impl Operator {
                 (Some(w), batch) => {
                     timer = None;
                     closed.extend(w.advance(now));
-                    if let Some(batch) = batch {
+                    if let Some((emitter, batch)) = batch {
                         if let Some(m) = &self.window_metrics {
                             m.add_in(batch.len(), now);
                         }
                         let (windows, errors) =
-                            w.add(batch.iter().map(|tuple| (now, tuple)), now, clock);
+                            w.add(batch.iter().map(|tuple| (now, emitter, tuple)), now, clock);
                         closed.extend(windows);
                         for e in errors {
                             self.failed(&RowError::Where(e), now, &mut Vec::new());
                         }
                     }
                 }
-                (None, Some(batch)) => {
+                (None, Some((emitter, batch))) => {
                     if let Some(m) = &self.window_metrics {
                         m.add_in(batch.len(), now);
                     }
                     closed.extend(batch.iter().map(|tuple| ClosedWindow {
                         start: now,
                         end: now,
-                        rows: vec![tuple.clone()],
+                        rows: vec![(emitter, tuple.clone())],
                     }));
                 }
                 (None, None) => {}

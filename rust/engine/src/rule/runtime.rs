@@ -49,8 +49,8 @@ pub(crate) struct SourceFeed {
 pub(crate) struct RuleParts {
     pub rule: Arc<RuleDef>,
     pub plan: Arc<SelectPlan>,
-    pub stream: Arc<StreamDef>,
-    pub source: SourceFeed,
+    /// The streams the rule reads (FROM, then each JOIN), with their sources, in order.
+    pub streams: Vec<(Arc<StreamDef>, SourceFeed)>,
     /// The rule's actions, in order.
     pub actions: Vec<Arc<ActionSpec>>,
     pub clock: Arc<dyn Clock>,
@@ -80,22 +80,21 @@ impl RuleRun {
         let RuleParts {
             rule,
             plan,
-            stream,
-            source,
+            streams,
             actions,
             clock,
             topics,
             cache,
         } = parts;
-        let SourceFeed {
-            source,
-            connection,
-            apply_schema,
-        } = source;
-        let source_metrics = Arc::new(OpMetrics::for_source(
-            format!("source_{}_0", stream.name),
-            connection.clone(),
-        ));
+        let source_metrics: Vec<Arc<OpMetrics>> = streams
+            .iter()
+            .map(|(stream, feed)| {
+                Arc::new(OpMetrics::for_source(
+                    format!("source_{}_0", stream.name),
+                    feed.connection.clone(),
+                ))
+            })
+            .collect();
         let mut op_index = 0;
         let mut next_op = |name: &str| {
             op_index += 1;
@@ -135,7 +134,7 @@ impl RuleRun {
         let stopping = CancellationToken::new();
         let failure = Arc::new(Mutex::new(None));
         let mut tasks = Vec::new();
-        let mut metrics = vec![source_metrics.clone()];
+        let mut metrics = source_metrics.clone();
         metrics.extend(window_metrics.clone());
         metrics.extend(filter_metrics.clone());
         metrics.push(project_metrics.clone());
@@ -175,7 +174,7 @@ impl RuleRun {
         }
 
         let (source_tx, source_rx) =
-            mpsc::channel::<RowBatch>(batches_for(rule.options.buffer_length));
+            mpsc::channel::<(usize, RowBatch)>(batches_for(rule.options.buffer_length));
         let operator = Operator {
             rule_id: rule.id.clone(),
             plan,
@@ -186,41 +185,54 @@ impl RuleRun {
             window_metrics,
             filter_metrics,
             project_metrics,
-            event_time: stream
-                .options
-                .timestamp
-                .as_ref()
-                .filter(|_| rule.options.is_event_time)
-                .map(|field| EventTimeSpec {
-                    field: field.clone(),
-                    format: stream.options.timestamp_format.clone(),
-                    late_tolerance: rule.options.late_tolerance.as_millis() as i64,
-                }),
+            event_time: rule.options.is_event_time.then(|| EventTimeSpec {
+                fields: streams
+                    .iter()
+                    .map(|(stream, _)| {
+                        (
+                            stream.options.timestamp.clone().unwrap_or_default(),
+                            stream.options.timestamp_format.clone(),
+                        )
+                    })
+                    .collect(),
+                late_tolerance: rule.options.late_tolerance.as_millis() as i64,
+            }),
         };
         tasks.push(tokio::spawn(operator.run(source_rx, queues)));
 
-        let output = SourceOutput {
-            tx: source_tx,
-            metrics: source_metrics,
-            schema: stream
-                .fields
-                .as_ref()
-                .filter(|_| apply_schema)
-                .map(|f| Schema::new(f, stream.options.strict_validation)),
-            clock,
-            cancel: cancel.clone(),
-            connection,
-        };
-        let rule_id = rule.id.clone();
-        let source_failure = failure.clone();
-        tasks.push(tokio::spawn(async move {
-            if let Err(e) = source.run(output).await {
-                tracing::error!(target: "sinkbridge.rule", "rule {rule_id} stopped: its source failed: {e}");
-                if let Ok(mut f) = source_failure.lock() {
-                    *f = Some(format!("the source failed: {e}"));
+        for (emitter, ((stream, feed), metrics)) in
+            streams.into_iter().zip(source_metrics).enumerate()
+        {
+            let SourceFeed {
+                source,
+                connection,
+                apply_schema,
+            } = feed;
+            let output = SourceOutput {
+                tx: source_tx.clone(),
+                emitter,
+                metrics,
+                schema: stream
+                    .fields
+                    .as_ref()
+                    .filter(|_| apply_schema)
+                    .map(|f| Schema::new(f, stream.options.strict_validation)),
+                clock: clock.clone(),
+                cancel: cancel.clone(),
+                connection,
+            };
+            let rule_id = rule.id.clone();
+            let source_failure = failure.clone();
+            let name = stream.name.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = source.run(output).await {
+                    tracing::error!(target: "sinkbridge.rule", "rule {rule_id} stopped: the source of stream {name} failed: {e}");
+                    if let Ok(mut f) = source_failure.lock() {
+                        *f = Some(format!("the source of stream {name} failed: {e}"));
+                    }
                 }
-            }
-        }));
+            }));
+        }
         Ok(RuleRun {
             cancel,
             stopping,

@@ -20,15 +20,18 @@ use crate::value::Tuple;
 pub struct ClosedWindow {
     pub start: i64,
     pub end: i64,
-    pub rows: Vec<Tuple>,
+    pub rows: Vec<Item>,
 }
+
+/// A row in a window, with the index of its stream in the rule's FROM.
+pub type Item = (usize, Tuple);
 
 #[derive(Debug)]
 pub struct Windower {
     kind: WindowKind,
     filter: Option<Expr>,
     /// Rows that a window may still need, with their arrival time, oldest first.
-    rows: VecDeque<(i64, Tuple)>,
+    rows: VecDeque<(i64, Item)>,
     /// When the next time window closes (tumbling, hopping), or the pending sliding triggers.
     next_end: Option<i64>,
     sliding_due: VecDeque<i64>,
@@ -115,11 +118,11 @@ impl Windower {
             WindowKind::Hopping { length, hop } => {
                 while let Some(end) = self.next_end.filter(|end| *end <= now) {
                     let start = end - length;
-                    let rows: Vec<Tuple> = self
+                    let rows: Vec<Item> = self
                         .rows
                         .iter()
                         .filter(|(t, _)| *t >= start && *t < end)
-                        .map(|(_, tuple)| tuple.clone())
+                        .map(|(_, item)| item.clone())
                         .collect();
                     if !rows.is_empty() {
                         closed.push(ClosedWindow { start, end, rows });
@@ -165,13 +168,13 @@ impl Windower {
     /// in processing time).
     pub fn add<'t>(
         &mut self,
-        tuples: impl IntoIterator<Item = (i64, &'t Tuple)>,
+        tuples: impl IntoIterator<Item = (i64, usize, &'t Tuple)>,
         now: i64,
         clock: &dyn Clock,
     ) -> (Vec<ClosedWindow>, Vec<String>) {
         let mut closed = Vec::new();
         let mut errors = Vec::new();
-        for (time, tuple) in tuples {
+        for (time, emitter, tuple) in tuples {
             if let Some(filter) = &self.filter {
                 let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
                 match filter.eval_condition(&ctx) {
@@ -188,7 +191,7 @@ impl Windower {
             }
             // Rows come in time order, except out-of-order rows in event time.
             let at = self.rows.partition_point(|(t, _)| *t <= time);
-            self.rows.insert(at, (time, tuple.clone()));
+            self.rows.insert(at, (time, (emitter, tuple.clone())));
             match self.kind {
                 WindowKind::Sliding { length, delay } => {
                     if delay == 0 && !self.event_time {
@@ -213,10 +216,10 @@ impl Windower {
                         }
                         let start = self.rows.front().map_or(time, |(t, _)| *t);
                         let end = self.rows.back().map_or(time, |(t, _)| *t);
-                        let rows: Vec<Tuple> = if interval.is_some() {
-                            self.rows.iter().map(|(_, t)| t.clone()).collect()
+                        let rows: Vec<Item> = if interval.is_some() {
+                            self.rows.iter().map(|(_, item)| item.clone()).collect()
                         } else {
-                            self.rows.drain(..).map(|(_, t)| t).collect()
+                            self.rows.drain(..).map(|(_, item)| item).collect()
                         };
                         closed.push(ClosedWindow { start, end, rows });
                     }
@@ -244,7 +247,7 @@ impl Windower {
                 .rows
                 .iter()
                 .filter(|(t, _)| *t > start && *t <= end)
-                .map(|(_, tuple)| tuple.clone())
+                .map(|(_, item)| item.clone())
                 .collect(),
         }
     }
@@ -262,11 +265,11 @@ impl Windower {
     }
 
     /// Removes and returns the rows that arrived before `end`.
-    fn take_before(&mut self, end: i64) -> Vec<Tuple> {
+    fn take_before(&mut self, end: i64) -> Vec<Item> {
         let mut rows = Vec::new();
         while self.rows.front().is_some_and(|(t, _)| *t < end) {
-            if let Some((_, tuple)) = self.rows.pop_front() {
-                rows.push(tuple);
+            if let Some((_, item)) = self.rows.pop_front() {
+                rows.push(item);
             }
         }
         rows

@@ -53,7 +53,9 @@ pub trait Source: Send {
 
 /// Where a source sends its rows: applies the stream's schema, counts, and waits for room.
 pub struct SourceOutput {
-    pub(crate) tx: mpsc::Sender<RowBatch>,
+    /// Batches go out tagged with the index of the stream in the rule's FROM (joins).
+    pub(crate) tx: mpsc::Sender<(usize, RowBatch)>,
+    pub(crate) emitter: usize,
     pub(crate) metrics: Arc<OpMetrics>,
     pub(crate) schema: Option<Schema>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -86,7 +88,7 @@ impl SourceOutput {
         tokio::select! {
             biased;
             _ = self.cancel.cancelled() => false,
-            sent = self.tx.send(rows) => {
+            sent = self.tx.send((self.emitter, rows)) => {
                 self.metrics.add_out(n);
                 sent.is_ok()
             }

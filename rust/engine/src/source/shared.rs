@@ -104,7 +104,7 @@ struct Launch {
     stream: String,
     source: Box<dyn Source>,
     output: SourceOutput,
-    rx: mpsc::Receiver<RowBatch>,
+    rx: mpsc::Receiver<(usize, RowBatch)>,
     hub: Arc<MemoryTopics>,
 }
 
@@ -117,9 +117,10 @@ fn prepare(
 ) -> (Running, Launch) {
     let hub = MemoryTopics::new();
     let cancel = CancellationToken::new();
-    let (tx, rx) = mpsc::channel::<RowBatch>(SUBSCRIBER_BATCHES);
+    let (tx, rx) = mpsc::channel::<(usize, RowBatch)>(SUBSCRIBER_BATCHES);
     let output = SourceOutput {
         tx,
+        emitter: 0,
         // Each rule counts what it receives; these counts are the source's own.
         metrics: Arc::new(OpMetrics::for_source(
             format!("shared_{}", stream.name),
@@ -167,7 +168,7 @@ impl Launch {
             }
         });
         tokio::spawn(async move {
-            while let Some(batch) = rx.recv().await {
+            while let Some((_, batch)) = rx.recv().await {
                 // No subscriber left means the source is being stopped.
                 let _ = hub.publish_batch(FEED, batch).await;
             }

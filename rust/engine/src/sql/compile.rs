@@ -19,7 +19,7 @@ use super::dialect::EkuiperDialect;
 use super::expr::{Expr, LikeSource};
 use super::functions::{self, NOT_YET_SUPPORTED};
 use super::ops::{BinaryOp, LikePattern};
-use super::plan::{SelectField, SelectPlan};
+use super::plan::{Join, JoinKind, SelectField, SelectPlan};
 use super::window::{WINDOW_FUNCTIONS, WindowKind, WindowSpec, unit_ms};
 
 fn sql_error(message: impl Into<String>) -> Error {
@@ -74,14 +74,20 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
         GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.as_slice(),
         other => return Err(not_yet(&other.to_string())),
     };
-    let (stream, alias) = compile_from(&select.from)?;
+    let (streams, join_clauses) = compile_from(&select.from)?;
     let mut compiler = Compiler {
-        stream: stream.clone(),
-        alias,
+        streams,
         anonymous_fields: 0,
         aggregates: Place::Where,
         aliases: Vec::new(),
     };
+    let mut joins = Vec::with_capacity(join_clauses.len());
+    for (kind, on) in join_clauses {
+        joins.push(Join {
+            kind,
+            on: on.map(|e| compiler.expr(e)).transpose()?,
+        });
+    }
     let condition = select
         .selection
         .as_ref()
@@ -101,6 +107,12 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
             Some(spec) => window = Some(spec),
             None => group_by.push(compiler.expr(expr)?),
         }
+    }
+    if !joins.is_empty() && window.is_none() {
+        return Err(sql_error(
+            "a JOIN of streams needs a window in GROUP BY, such as TUMBLINGWINDOW(ss, 10): it \
+             joins the rows of each window",
+        ));
     }
     compiler.aggregates = Place::Allowed;
     let mut fields = Vec::with_capacity(select.projection.len());
@@ -152,13 +164,20 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
     let aggregate = !group_by.is_empty()
         || fields.iter().any(|f| match f {
             SelectField::Expr { expr, .. } => expr.has_aggregate(),
-            SelectField::Wildcard => false,
+            SelectField::Wildcard | SelectField::StreamWildcard(_) => false,
         })
         || having.as_ref().is_some_and(Expr::has_aggregate);
     Ok(SelectPlan {
         sql: sql.to_string(),
-        stream,
-        has_wildcard: fields.iter().any(|f| matches!(f, SelectField::Wildcard)),
+        streams: compiler
+            .streams
+            .iter()
+            .map(|(name, _)| name.clone())
+            .collect(),
+        joins,
+        has_wildcard: fields
+            .iter()
+            .any(|f| matches!(f, SelectField::Wildcard | SelectField::StreamWildcard(_))),
         fields,
         condition,
         window,
@@ -181,16 +200,57 @@ enum Place {
     InAggregate,
 }
 
-fn compile_from(from: &[ast::TableWithJoins]) -> Result<(String, Option<String>)> {
+/// A stream read, with its alias.
+type StreamRef = (String, Option<String>);
+
+/// The streams of FROM and its JOINs, and each join's kind and ON condition.
+#[allow(
+    clippy::type_complexity,
+    reason = "a private step of the compiler, named by its parts"
+)]
+fn compile_from(
+    from: &[ast::TableWithJoins],
+) -> Result<(Vec<StreamRef>, Vec<(JoinKind, Option<&ast::Expr>)>)> {
     let table = match from {
         [one] => one,
         [] => return Err(sql_error("the SELECT has no FROM: name the stream to read")),
-        _ => return Err(not_yet("reading several streams (joins)")),
+        _ => {
+            return Err(sql_error(
+                "FROM names one stream; join others with JOIN ... ON",
+            ));
+        }
     };
-    if !table.joins.is_empty() {
-        return Err(not_yet("JOIN"));
+    let mut streams = vec![stream_ref(&table.relation)?];
+    let mut joins = Vec::with_capacity(table.joins.len());
+    for join in &table.joins {
+        use ast::JoinOperator as J;
+        let (kind, constraint) = match &join.join_operator {
+            J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
+            J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+            J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
+            J::FullOuter(c) => (JoinKind::Full, c),
+            J::CrossJoin(c) => (JoinKind::Cross, c),
+            other => return Err(not_yet(&format!("{other:?} joins"))),
+        };
+        let on = match (kind, constraint) {
+            (_, ast::JoinConstraint::On(e)) => Some(e),
+            (JoinKind::Cross, ast::JoinConstraint::None) => None,
+            (_, ast::JoinConstraint::None) => {
+                return Err(sql_error(format!(
+                    "the join of {} needs an ON condition",
+                    join.relation
+                )));
+            }
+            (_, other) => return Err(not_yet(&format!("JOIN ... {other:?}"))),
+        };
+        streams.push(stream_ref(&join.relation)?);
+        joins.push((kind, on));
     }
-    match &table.relation {
+    Ok((streams, joins))
+}
+
+fn stream_ref(relation: &TableFactor) -> Result<StreamRef> {
+    match relation {
         TableFactor::Table {
             name, alias, args, ..
         } if args.is_none() => {
@@ -212,8 +272,8 @@ fn single_name(name: &ObjectName) -> Result<String> {
 }
 
 struct Compiler {
-    stream: String,
-    alias: Option<String>,
+    /// The streams read, with their aliases: FROM's, then each JOIN's.
+    streams: Vec<StreamRef>,
     /// eKuiper names unnamed expressions `kuiper_field_0`, `kuiper_field_1`, ... in order.
     anonymous_fields: usize,
     aggregates: Place,
@@ -222,12 +282,23 @@ struct Compiler {
 }
 
 impl Compiler {
+    /// The index of the stream a name or alias refers to.
+    fn source(&self, ident: &Ident) -> Option<usize> {
+        let matches = |(name, alias): &StreamRef| {
+            name.eq_ignore_ascii_case(&ident.value)
+                || alias
+                    .as_ref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(&ident.value))
+        };
+        self.streams.iter().position(matches)
+    }
+
     fn is_source(&self, ident: &Ident) -> bool {
-        ident.value.eq_ignore_ascii_case(&self.stream)
-            || self
-                .alias
-                .as_ref()
-                .is_some_and(|a| a.eq_ignore_ascii_case(&ident.value))
+        self.source(ident).is_some()
+    }
+
+    fn joins(&self) -> bool {
+        self.streams.len() > 1
     }
 
     fn select_item(&mut self, item: &SelectItem) -> Result<SelectField> {
@@ -242,13 +313,19 @@ impl Compiler {
             ) => {
                 self.plain_wildcard(options)?;
                 match name.0.as_slice() {
-                    [part] if part.as_ident().is_some_and(|i| self.is_source(i)) => {
-                        Ok(SelectField::Wildcard)
-                    }
-                    _ => Err(sql_error(format!(
-                        "{name}.* does not name the stream {}",
-                        self.stream
-                    ))),
+                    [part] => match part.as_ident().and_then(|i| self.source(i)) {
+                        Some(i) if self.joins() => Ok(SelectField::StreamWildcard(i)),
+                        Some(_) => Ok(SelectField::Wildcard),
+                        None => Err(sql_error(format!(
+                            "{name}.* does not name a stream of the rule ({})",
+                            self.streams
+                                .iter()
+                                .map(|(n, _)| n.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))),
+                    },
+                    _ => Err(sql_error(format!("{name}.* does not name a stream"))),
                 }
             }
             SelectItem::UnnamedExpr(expr) => {
@@ -443,15 +520,21 @@ impl Compiler {
     /// `demo.temperature` reads a column of the stream `demo`; `a.b` where `a` is not a stream
     /// reads field `b` of column `a`, as eKuiper does.
     fn compound_identifier(&self, parts: &[Ident]) -> Expr {
-        let (first, rest) = if parts.len() > 1 && self.is_source(&parts[0]) {
-            (&parts[1], &parts[2..])
-        } else {
-            (&parts[0], &parts[1..])
+        let stream = (parts.len() > 1).then(|| self.source(&parts[0])).flatten();
+        let (column, rest) = match stream {
+            // With one stream, `demo.a` is simply the column a.
+            Some(_) if !self.joins() => {
+                (Expr::Column(intern(parts[1].value.as_str())), &parts[2..])
+            }
+            Some(i) => (
+                Expr::Qualified(i, intern(parts[1].value.as_str())),
+                &parts[2..],
+            ),
+            None => (Expr::Column(intern(parts[0].value.as_str())), &parts[1..]),
         };
-        rest.iter()
-            .fold(Expr::Column(intern(first.value.as_str())), |acc, part| {
-                Expr::Field(Box::new(acc), intern(part.value.as_str()))
-            })
+        rest.iter().fold(column, |acc, part| {
+            Expr::Field(Box::new(acc), intern(part.value.as_str()))
+        })
     }
 
     fn binary(

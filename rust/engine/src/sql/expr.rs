@@ -5,6 +5,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::value::{Key, Map, Row, Tuple, Value};
 
+use super::plan::Unit;
+
 use super::aggregate::Aggregate;
 
 use super::cast::CastType;
@@ -19,8 +21,10 @@ pub struct EvalContext<'a> {
     /// What the source attached to the row, read by `meta()`.
     pub meta: Option<&'a Map>,
     pub clock: &'a dyn Clock,
+    /// For a row of a join: each stream's row, or none (outer joins).
+    pub parts: Option<&'a [Option<&'a Tuple>]>,
     /// The rows of the group that aggregates run over.
-    pub group: Option<&'a [&'a Tuple]>,
+    pub group: Option<&'a [Unit<'a>]>,
     /// The window being emitted: start and end, Unix milliseconds.
     pub window: Option<(i64, i64)>,
 }
@@ -32,6 +36,7 @@ impl<'a> EvalContext<'a> {
             row,
             meta,
             clock,
+            parts: None,
             group: None,
             window: None,
         }
@@ -43,6 +48,9 @@ impl<'a> EvalContext<'a> {
 pub enum Expr {
     Literal(Value),
     Column(Key),
+    /// `stream.column` in a rule that joins streams: the column of that stream's row (by its
+    /// index in FROM).
+    Qualified(usize, Key),
     /// `a->b`: a field of an object; null when either is missing.
     Field(Box<Expr>, Key),
     /// `a[i]`: an element of an array; negative indexes count from the end.
@@ -106,7 +114,26 @@ impl Expr {
     pub fn eval(&self, ctx: &EvalContext<'_>) -> Result<Value, String> {
         match self {
             Expr::Literal(v) => Ok(v.clone()),
-            Expr::Column(name) => Ok(ctx.row.lookup(name).cloned().unwrap_or_default()),
+            Expr::Column(name) => Ok(match ctx.parts {
+                None => ctx.row.lookup(name).cloned(),
+                // Over a join, the first stream's row that has the column.
+                Some(parts) => parts
+                    .iter()
+                    .flatten()
+                    .find_map(|t| t.row.lookup(name))
+                    .cloned(),
+            }
+            .unwrap_or_default()),
+            Expr::Qualified(stream, name) => Ok(match ctx.parts {
+                None => ctx.row.lookup(name).cloned(),
+                Some(parts) => parts
+                    .get(*stream)
+                    .copied()
+                    .flatten()
+                    .and_then(|t| t.row.lookup(name))
+                    .cloned(),
+            }
+            .unwrap_or_default()),
             Expr::Field(object, name) => field(&object.eval(ctx)?, name),
             Expr::Index(array, index) => element(&array.eval(ctx)?, &index.eval(ctx)?),
             Expr::Binary(op, lhs, rhs) => ops::binary(*op, &lhs.eval(ctx)?, &rhs.eval(ctx)?),
@@ -248,13 +275,14 @@ impl Expr {
                     .group
                     .ok_or_else(|| format!("{}() needs a window or GROUP BY", aggregate.name()))?;
                 let mut values = Vec::with_capacity(group.len());
-                for tuple in group {
+                for unit in group {
                     values.push(match arg {
-                        None => Value::object(tuple.row.clone()),
+                        None => Value::object(unit.tuple.row.clone()),
                         Some(arg) => arg.eval(&EvalContext {
-                            row: &tuple.row,
-                            meta: tuple.meta.as_deref(),
+                            row: &unit.tuple.row,
+                            meta: unit.tuple.meta.as_deref(),
                             clock: ctx.clock,
+                            parts: unit.parts,
                             group: None,
                             window: ctx.window,
                         })?,
@@ -289,6 +317,7 @@ impl Expr {
         match self {
             Expr::Literal(_)
             | Expr::Column(_)
+            | Expr::Qualified(..)
             | Expr::Meta(_)
             | Expr::WindowStart
             | Expr::WindowEnd => {}

@@ -14,6 +14,8 @@ use super::window::WindowSpec;
 pub enum SelectField {
     /// `*` or `stream.*`: every field of the input row, as it came.
     Wildcard,
+    /// `stream.*` in a rule that joins streams: that stream's fields (its index in FROM).
+    StreamWildcard(usize),
     Expr {
         name: Key,
         expr: Expr,
@@ -24,8 +26,10 @@ pub enum SelectField {
 #[derive(Debug, Clone)]
 pub struct SelectPlan {
     pub sql: String,
-    /// The stream named in FROM.
-    pub stream: String,
+    /// The streams read: the one in FROM, then one per JOIN.
+    pub streams: Vec<String>,
+    /// How each stream after the first joins the ones before it.
+    pub joins: Vec<Join>,
     pub fields: Vec<SelectField>,
     pub condition: Option<Expr>,
     /// Whether a `*` is among the fields, which sizes the result row.
@@ -41,6 +45,43 @@ pub struct SelectPlan {
     /// ORDER BY: expressions, descending or not.
     pub order_by: Vec<(Expr, bool)>,
     pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+    Cross,
+}
+
+#[derive(Debug, Clone)]
+pub struct Join {
+    pub kind: JoinKind,
+    /// ON; none for CROSS JOIN.
+    pub on: Option<Expr>,
+}
+
+/// One input of the statement: a row, or a row of a join (a row, or none, per stream).
+#[derive(Debug, Clone, Copy)]
+pub struct Unit<'a> {
+    /// The row; for a join, the first stream's row that is there.
+    pub tuple: &'a Tuple,
+    pub parts: Option<&'a [Option<&'a Tuple>]>,
+}
+
+impl<'a> Unit<'a> {
+    fn context(&self, clock: &'a dyn Clock, window: Option<(i64, i64)>) -> EvalContext<'a> {
+        EvalContext {
+            row: &self.tuple.row,
+            meta: self.tuple.meta.as_deref(),
+            clock,
+            parts: self.parts,
+            group: None,
+            window,
+        }
+    }
 }
 
 /// Where a row failed, for the metrics of the operator at fault.
@@ -94,17 +135,18 @@ impl SelectPlan {
         send_meta: bool,
     ) -> Result<Row, RowError> {
         let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
-        self.project_in(&ctx, tuple, send_nil, send_meta)
+        let unit = Unit { tuple, parts: None };
+        self.project_in(&ctx, unit, send_nil, send_meta)
     }
 
     fn project_in(
         &self,
         ctx: &EvalContext<'_>,
-        tuple: &Tuple,
+        unit: Unit<'_>,
         send_nil: bool,
         send_meta: bool,
     ) -> Result<Row, RowError> {
-        let row = &tuple.row;
+        let row = &unit.tuple.row;
         let capacity = match self.has_wildcard {
             true => self.fields.len() + row.len(),
             false => self.fields.len(),
@@ -112,8 +154,29 @@ impl SelectPlan {
         let mut out = Map::with_capacity(capacity);
         for field in &self.fields {
             match field {
-                SelectField::Wildcard => {
-                    for (k, v) in row.iter() {
+                SelectField::Wildcard => match unit.parts {
+                    None => {
+                        for (k, v) in row.iter() {
+                            out.insert(k.clone(), v.clone());
+                        }
+                    }
+                    // Over a join, every stream's fields; the first stream's win a clash.
+                    Some(parts) => {
+                        for part in parts.iter().flatten() {
+                            for (k, v) in part.row.iter() {
+                                if out.get(k).is_none() {
+                                    out.insert(k.clone(), v.clone());
+                                }
+                            }
+                        }
+                    }
+                },
+                SelectField::StreamWildcard(stream) => {
+                    let part = match unit.parts {
+                        None => Some(unit.tuple),
+                        Some(parts) => parts.get(*stream).copied().flatten(),
+                    };
+                    for (k, v) in part.iter().flat_map(|t| t.row.iter()) {
                         out.insert(k.clone(), v.clone());
                     }
                 }
@@ -127,35 +190,135 @@ impl SelectPlan {
                 }
             }
         }
-        if send_meta && let Some(meta) = &tuple.meta {
+        if send_meta && let Some(meta) = &unit.tuple.meta {
             out.insert(intern(META_KEY), Value::Object(meta.clone()));
         }
         Ok(out)
     }
 
     /// Runs the statement over a window's rows (or one batch of rows grouped without a
-    /// window): WHERE, GROUP BY, HAVING, SELECT, ORDER BY, LIMIT, in eKuiper's order. A row
-    /// that fails WHERE, or a group that fails, is left out and reported.
+    /// window), each tagged with its stream's index: JOIN, WHERE, GROUP BY, HAVING, SELECT,
+    /// ORDER BY, LIMIT, in eKuiper's order. A row that fails WHERE, or a group that fails, is
+    /// left out and reported.
     pub fn evaluate(
         &self,
-        tuples: &[Tuple],
+        rows: &[(usize, Tuple)],
         window: Option<(i64, i64)>,
         clock: &dyn Clock,
         send_nil: bool,
         send_meta: bool,
     ) -> WindowResult {
         let mut result = WindowResult::default();
-        let context = |tuple| in_window(tuple, clock, window);
-        let mut passed: Vec<&Tuple> = Vec::with_capacity(tuples.len());
-        for tuple in tuples {
-            match self.filter_in(&context(tuple)) {
-                Ok(true) => passed.push(tuple),
+        if self.joins.is_empty() {
+            let units: Vec<Unit<'_>> = rows
+                .iter()
+                .map(|(_, tuple)| Unit { tuple, parts: None })
+                .collect();
+            self.evaluate_units(&units, window, clock, send_nil, send_meta, &mut result);
+        } else {
+            let joined = self.join(rows, window, clock, &mut result.errors);
+            let units: Vec<Unit<'_>> = joined
+                .iter()
+                .filter_map(|parts| {
+                    let tuple = parts.iter().flatten().next()?;
+                    Some(Unit {
+                        tuple,
+                        parts: Some(parts.as_slice()),
+                    })
+                })
+                .collect();
+            self.evaluate_units(&units, window, clock, send_nil, send_meta, &mut result);
+        }
+        result
+    }
+
+    /// The rows of the join, in eKuiper's way: the first stream's rows, joined with each next
+    /// stream's in turn.
+    fn join<'t>(
+        &self,
+        rows: &'t [(usize, Tuple)],
+        window: Option<(i64, i64)>,
+        clock: &dyn Clock,
+        errors: &mut Vec<RowError>,
+    ) -> Vec<Vec<Option<&'t Tuple>>> {
+        let of = |emitter: usize| -> Vec<&'t Tuple> {
+            rows.iter()
+                .filter(|(e, _)| *e == emitter)
+                .map(|(_, t)| t)
+                .collect()
+        };
+        let mut joined: Vec<Vec<Option<&Tuple>>> =
+            of(0).into_iter().map(|t| vec![Some(t)]).collect();
+        for (i, join) in self.joins.iter().enumerate() {
+            let right = of(i + 1);
+            let mut matched_right = vec![false; right.len()];
+            let mut next = Vec::new();
+            for left in &joined {
+                let mut matched = false;
+                for (j, r) in right.iter().enumerate() {
+                    let mut candidate = left.clone();
+                    candidate.push(Some(*r));
+                    let keep = match &join.on {
+                        None => true,
+                        Some(on) => {
+                            let unit = Unit {
+                                tuple: candidate.iter().flatten().next().copied().unwrap_or(r),
+                                parts: Some(&candidate),
+                            };
+                            match on.eval_condition(&unit.context(clock, window)) {
+                                Ok(keep) => keep,
+                                Err(e) => {
+                                    errors.push(RowError::Where(format!("run Join error: {e}")));
+                                    false
+                                }
+                            }
+                        }
+                    };
+                    if keep {
+                        matched = true;
+                        matched_right[j] = true;
+                        next.push(candidate);
+                    }
+                }
+                if !matched && matches!(join.kind, JoinKind::Left | JoinKind::Full) {
+                    let mut row = left.clone();
+                    row.push(None);
+                    next.push(row);
+                }
+            }
+            if matches!(join.kind, JoinKind::Right | JoinKind::Full) {
+                for (j, r) in right.iter().enumerate() {
+                    if !matched_right[j] {
+                        let mut row = vec![None; i + 1];
+                        row.push(Some(*r));
+                        next.push(row);
+                    }
+                }
+            }
+            joined = next;
+        }
+        joined
+    }
+
+    fn evaluate_units(
+        &self,
+        units: &[Unit<'_>],
+        window: Option<(i64, i64)>,
+        clock: &dyn Clock,
+        send_nil: bool,
+        send_meta: bool,
+        result: &mut WindowResult,
+    ) {
+        let mut passed: Vec<Unit<'_>> = Vec::with_capacity(units.len());
+        for unit in units {
+            match self.filter_in(&unit.context(clock, window)) {
+                Ok(true) => passed.push(*unit),
                 Ok(false) => {}
                 Err(e) => result.errors.push(e),
             }
         }
         let mut ordered: Vec<(Vec<Value>, Row)> = Vec::new();
-        let mut emit = |ctx: &EvalContext<'_>, first: &Tuple, result: &mut WindowResult| {
+        let mut emit = |ctx: &EvalContext<'_>, first: Unit<'_>, result: &mut WindowResult| {
             let outcome = self.having_in(ctx).and_then(|keep| {
                 if !keep {
                     return Ok(None);
@@ -180,13 +343,13 @@ impl SelectPlan {
                 let first = group[0];
                 let ctx = EvalContext {
                     group: Some(&group),
-                    ..context(first)
+                    ..first.context(clock, window)
                 };
-                emit(&ctx, first, &mut result);
+                emit(&ctx, first, result);
             }
         } else {
-            for tuple in &passed {
-                emit(&context(tuple), tuple, &mut result);
+            for unit in &passed {
+                emit(&unit.context(clock, window), *unit, result);
             }
         }
         if !self.order_by.is_empty() {
@@ -204,7 +367,6 @@ impl SelectPlan {
             ordered.truncate(limit);
         }
         result.rows = ordered.into_iter().map(|(_, row)| row).collect();
-        result
     }
 
     fn having_in(&self, ctx: &EvalContext<'_>) -> Result<bool, RowError> {
@@ -220,22 +382,22 @@ impl SelectPlan {
     /// group without GROUP BY (none when there are no rows).
     fn groups<'t>(
         &self,
-        rows: &[&'t Tuple],
+        units: &[Unit<'t>],
         clock: &dyn Clock,
         window: Option<(i64, i64)>,
         errors: &mut Vec<RowError>,
-    ) -> Vec<Vec<&'t Tuple>> {
+    ) -> Vec<Vec<Unit<'t>>> {
         if self.group_by.is_empty() {
-            return if rows.is_empty() {
+            return if units.is_empty() {
                 Vec::new()
             } else {
-                vec![rows.to_vec()]
+                vec![units.to_vec()]
             };
         }
         let mut index: HashMap<String, usize> = HashMap::new();
-        let mut groups: Vec<Vec<&Tuple>> = Vec::new();
-        for tuple in rows {
-            let ctx = in_window(tuple, clock, window);
+        let mut groups: Vec<Vec<Unit<'t>>> = Vec::new();
+        for unit in units {
+            let ctx = unit.context(clock, window);
             let keys = match self
                 .group_by
                 .iter()
@@ -254,23 +416,9 @@ impl SelectPlan {
             if slot == next {
                 groups.push(Vec::new());
             }
-            groups[slot].push(tuple);
+            groups[slot].push(*unit);
         }
         groups
-    }
-}
-
-fn in_window<'a>(
-    tuple: &'a Tuple,
-    clock: &'a dyn Clock,
-    window: Option<(i64, i64)>,
-) -> EvalContext<'a> {
-    EvalContext {
-        row: &tuple.row,
-        meta: tuple.meta.as_deref(),
-        clock,
-        group: None,
-        window,
     }
 }
 

@@ -346,10 +346,6 @@ fn compile_errors_point_at_the_problem() {
         compile_error("SELECT percentile_cont(a) FROM s GROUP BY COUNTWINDOW(2)"),
         "percentile_cont() takes 2 argument(s), found 1 in percentile_cont(a)"
     );
-    assert!(
-        compile_error("SELECT a FROM s JOIN t ON s.a = t.a")
-            .starts_with("JOIN is not supported yet")
-    );
     assert_eq!(
         compile_error("SELECT a FROM s LIMIT a"),
         "LIMIT takes a whole number, found a"
@@ -397,8 +393,17 @@ fn meta_reads_what_the_source_attached_and_send_meta_passes_it_on() {
 /// Runs `sql` over one collection of rows, as a closed window [1000, 2000): the JSON of its
 /// result rows and the errors.
 fn collect(sql: &str, rows: &[serde_json::Value]) -> (String, Vec<String>) {
+    let tagged: Vec<(usize, serde_json::Value)> = rows.iter().map(|r| (0, r.clone())).collect();
+    collect_from(sql, &tagged)
+}
+
+/// Like [`collect`], each row tagged with its stream's index in FROM.
+fn collect_from(sql: &str, rows: &[(usize, serde_json::Value)]) -> (String, Vec<String>) {
     let plan = compile_select(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let tuples: Vec<Tuple> = rows.iter().map(|r| Tuple::from(row(r.clone()))).collect();
+    let tuples: Vec<(usize, Tuple)> = rows
+        .iter()
+        .map(|(stream, r)| (*stream, Tuple::from(row(r.clone()))))
+        .collect();
     let out = plan.evaluate(&tuples, Some((1000, 2000)), &SystemClock, false, false);
     let json = to_json_string(&Value::array(
         out.rows.into_iter().map(Value::object).collect(),
@@ -482,5 +487,76 @@ fn failures_in_a_collection_are_reported_and_the_rest_goes_on() {
     assert!(
         errors[1].contains("sum(): expected numbers, found string(x)"),
         "{errors:?}"
+    );
+}
+
+fn two_streams() -> Vec<(usize, serde_json::Value)> {
+    vec![
+        (0, json!({"temperature": 30, "timestamp": 1})),
+        (1, json!({"temp": 22, "timestamp": 1})),
+        (0, json!({"temperature": 20, "timestamp": 2})),
+        (1, json!({"temp": 21, "timestamp": 2})),
+        (0, json!({"temperature": 25, "timestamp": 3})),
+        (1, json!({"temp": 30, "timestamp": 4})),
+    ]
+}
+
+#[test]
+fn the_sink_extension_guides_rule() {
+    let (out, errors) = collect_from(
+        "SELECT demo.temperature, demo1.temp FROM demo LEFT JOIN demo1 ON demo.timestamp = demo1.timestamp \
+         WHERE demo.temperature > demo1.temp GROUP BY demo.temperature, HOPPINGWINDOW(ss, 20, 10)",
+        &two_streams(),
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    // 30 joins 22 (kept), 20 joins 21 (20 > 21 is false), 25 joins nothing (25 > null is
+    // false): one group.
+    assert_eq!(out, r#"[{"temperature":30,"temp":22}]"#);
+}
+
+#[test]
+fn every_kind_of_join() {
+    let sql = |kind: &str| {
+        format!(
+            "SELECT d.temperature AS t, e.temp AS u FROM demo AS d {kind} JOIN demo1 AS e \
+             ON d.timestamp = e.timestamp GROUP BY COUNTWINDOW(6)"
+        )
+    };
+    let run = |kind: &str| collect_from(&sql(kind), &two_streams()).0;
+    assert_eq!(run("INNER"), r#"[{"t":30,"u":22},{"t":20,"u":21}]"#);
+    assert_eq!(run("LEFT"), r#"[{"t":30,"u":22},{"t":20,"u":21},{"t":25}]"#);
+    assert_eq!(
+        run("RIGHT"),
+        r#"[{"t":30,"u":22},{"t":20,"u":21},{"u":30}]"#
+    );
+    assert_eq!(
+        run("FULL"),
+        r#"[{"t":30,"u":22},{"t":20,"u":21},{"t":25},{"u":30}]"#
+    );
+    let (cross, _) = collect_from(
+        "SELECT count(*) AS n FROM demo CROSS JOIN demo1 GROUP BY COUNTWINDOW(6)",
+        &two_streams(),
+    );
+    assert_eq!(cross, r#"[{"n":9}]"#);
+    // `*` takes every stream's fields (the first stream's win a clash); `stream.*` one's.
+    let (star, _) = collect_from(
+        "SELECT * FROM demo INNER JOIN demo1 ON demo.timestamp = demo1.timestamp \
+         GROUP BY COUNTWINDOW(6) LIMIT 1",
+        &two_streams(),
+    );
+    assert_eq!(star, r#"[{"temperature":30,"timestamp":1,"temp":22}]"#);
+    let (one, _) = collect_from(
+        "SELECT demo1.* FROM demo INNER JOIN demo1 ON demo.timestamp = demo1.timestamp \
+         GROUP BY COUNTWINDOW(6) LIMIT 1",
+        &two_streams(),
+    );
+    assert_eq!(one, r#"[{"temp":22,"timestamp":1}]"#);
+    assert_eq!(
+        compile_error("SELECT * FROM demo INNER JOIN demo1 ON demo.a = demo1.a"),
+        "a JOIN of streams needs a window in GROUP BY, such as TUMBLINGWINDOW(ss, 10): it joins the rows of each window"
+    );
+    assert_eq!(
+        compile_error("SELECT * FROM demo INNER JOIN demo1 GROUP BY COUNTWINDOW(2)"),
+        "the join of demo1 needs an ON condition"
     );
 }
