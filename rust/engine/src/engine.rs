@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{Map as JsonMap, Value as Json};
 use tokio::runtime::Runtime;
 
+use crate::activity::Activity;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::memory_topics::MemoryTopics;
@@ -87,6 +88,7 @@ struct Inner {
     sources: Vec<Arc<dyn SourceType>>,
     source_confs: RwLock<SourceConfs>,
     shared: Arc<SharedSources>,
+    activity: Arc<Activity>,
     state: Mutex<State>,
 }
 
@@ -157,7 +159,9 @@ impl Engine {
             .map(SinkCache::open)
             .transpose()
             .map_err(Error::Rule)?;
-        let topics = MemoryTopics::new();
+        let activity = Arc::new(Activity::new());
+        config.clock.bind(&activity);
+        let topics = MemoryTopics::new(activity.clone());
         let builtin: Vec<(&'static str, Arc<dyn SinkFactory>)> = vec![
             ("log", Arc::new(LogSinkFactory)),
             ("nop", Arc::new(NopSinkFactory)),
@@ -181,7 +185,8 @@ impl Engine {
                 sinks: SinkRegistry::new(builtin),
                 sources,
                 source_confs: RwLock::default(),
-                shared: Arc::default(),
+                shared: Arc::new(SharedSources::new(activity.clone())),
+                activity,
                 state: Mutex::default(),
             }),
         })
@@ -545,6 +550,7 @@ impl Engine {
                         clock: self.inner.clock.clone(),
                         topics: self.inner.topics.clone(),
                         cache: self.inner.cache.clone(),
+                        activity: self.inner.activity.clone(),
                     },
                     stale_run,
                 ),
@@ -783,6 +789,13 @@ impl Engine {
     pub fn publish(&self, topic: &str, rows: Vec<Row>) -> Result<usize> {
         self.block_on(self.inner.topics.publish(topic, rows))
             .map_err(Error::Stream)
+    }
+
+    /// Waits until everything published so far has passed through the rules and the sinks'
+    /// calls for it have returned (results a sink keeps retrying, or has cached, are not
+    /// through), for at most `timeout`; whether it got there. Call it from outside the engine.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        self.inner.activity.wait_idle(timeout)
     }
 
     /// Registers a sink under a name, for rules to use as an action key.

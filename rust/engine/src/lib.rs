@@ -3,6 +3,7 @@
 //! This crate knows nothing of Python or HTTP. Hosts (the pyo3 layer, the server) build an
 //! [`Engine`], add sink resolvers to it, and drive streams and rules through its API.
 
+pub mod activity;
 pub mod clock;
 pub mod duration;
 mod engine;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
+use crate::activity::Activity;
 use crate::value::{Map, Row, Tuple, Value, intern};
 
 /// Rows shared between every subscriber that receives them.
@@ -24,12 +25,21 @@ struct Subscriber {
 pub struct MemoryTopics {
     subscribers: Mutex<Vec<Subscriber>>,
     next_id: AtomicU64,
+    /// Each batch delivered is work in progress until its subscriber passed it on.
+    activity: Arc<Activity>,
 }
 
 /// Ends its subscription when dropped.
 pub struct Subscription {
     topics: Arc<MemoryTopics>,
     id: u64,
+}
+
+impl Subscription {
+    /// What counts the batches delivered to this subscription as work in progress.
+    pub fn activity(&self) -> &Arc<Activity> {
+        &self.topics.activity
+    }
 }
 
 impl Drop for Subscription {
@@ -93,8 +103,16 @@ fn matches(filter: &[String], topic: &str) -> bool {
 }
 
 impl MemoryTopics {
-    pub fn new() -> Arc<MemoryTopics> {
-        Arc::new(MemoryTopics::default())
+    /// What counts the batches published here as work in progress.
+    pub fn activity(&self) -> &Arc<Activity> {
+        &self.activity
+    }
+
+    pub fn new(activity: Arc<Activity>) -> Arc<MemoryTopics> {
+        Arc::new(MemoryTopics {
+            activity,
+            ..MemoryTopics::default()
+        })
     }
 
     /// Subscribes to a filter; rows arrive on the receiver until the subscription is dropped.
@@ -164,8 +182,11 @@ impl MemoryTopics {
         let mut delivered = 0;
         for tx in self.senders_for(topic) {
             // A subscriber that went away between the lookup and the send simply misses it.
+            self.activity.begin(1);
             if tx.send(rows.clone()).await.is_ok() {
                 delivered += 1;
+            } else {
+                self.activity.end(1);
             }
         }
         Ok(delivered)
@@ -199,7 +220,7 @@ mod tests {
 
     #[tokio::test]
     async fn publish_reaches_matching_subscribers_until_they_unsubscribe() {
-        let topics = MemoryTopics::new();
+        let topics = MemoryTopics::new(Arc::default());
         let (sub_a, mut rx_a) = topics.subscribe("s/+", 4).unwrap();
         let (_sub_b, mut rx_b) = topics.subscribe("other", 4).unwrap();
         let mut row = Map::new();

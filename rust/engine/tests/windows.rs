@@ -373,3 +373,41 @@ fn the_sink_extension_guides_rule_joins_two_streams_in_a_hopping_window() {
     clock.advance(10_000); // the next hop still holds the same rows
     assert_eq!(recorder.wait_for(2).len(), 2);
 }
+
+#[test]
+fn wait_idle_and_advance_return_once_the_engine_has_caught_up() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let (engine, recorder) = engine_with_recorder_and(EngineConfig {
+        clock: clock.clone(),
+        ..EngineConfig::default()
+    });
+    engine
+        .create_stream(r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in")"#)
+        .unwrap();
+    engine
+        .create_stream(r#"CREATE STREAM mid () WITH (TYPE="memory", DATASOURCE="mid")"#)
+        .unwrap();
+    engine.start().unwrap();
+    // Two rules chained through a memory topic, the second windowed.
+    engine
+        .create_rule(&json!({"id": "a", "sql": "SELECT n * 10 AS m FROM s",
+                             "actions": [{"memory": {"topic": "mid"}}]}))
+        .unwrap();
+    engine
+        .create_rule(&json!({"id": "b", "sql": "SELECT sum(m) AS total FROM mid GROUP BY TUMBLINGWINDOW(ss, 10)",
+                             "actions": [{"recorder": {}}]}))
+        .unwrap();
+    engine
+        .publish("in", rows(json!([{"n": 1}, {"n": 2}])))
+        .unwrap();
+    assert!(engine.wait_idle(Duration::from_secs(10)));
+    // Everything has reached the window of rule b: nothing is out yet, no polling needed.
+    assert_eq!(
+        engine.rule_status("b").unwrap()["op_1_window_0_records_in_total"],
+        2
+    );
+    assert!(recorder.results().is_empty());
+    clock.advance(10_000);
+    // The timer fired and its result reached the sink before advance returned.
+    assert_eq!(recorder.results(), [r#"[{"total":30}]"#]);
+}

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use super::event_time::EventTime;
 use super::window::{ClosedWindow, Windower};
+use crate::activity::Activity;
 use crate::clock::{Clock, Sleep};
 use crate::memory_topics::RowBatch;
 use crate::metrics::OpMetrics;
@@ -26,6 +27,8 @@ pub(crate) struct Operator {
     pub window_metrics: Option<Arc<OpMetrics>>,
     pub filter_metrics: Option<Arc<OpMetrics>>,
     pub project_metrics: Arc<OpMetrics>,
+    /// Each batch received is work in progress until its results are queued for the sinks.
+    pub activity: Arc<Activity>,
     /// Set when windows run in event time.
     pub event_time: Option<EventTimeSpec>,
 }
@@ -88,6 +91,7 @@ impl Operator {
             self.project_metrics
                 .set_latency(started.elapsed(), batch.len());
             send(sinks, results).await;
+            self.activity.end(1);
         }
     }
 
@@ -118,19 +122,21 @@ impl Operator {
             if timer.as_ref().map(|(at, _)| *at) != deadline {
                 timer = deadline.map(|at| (at, clock.sleep_until(at)));
             }
-            let batch = tokio::select! {
+            // A timer's wake-up is work in progress until its results are queued (the token).
+            let (batch, _wake) = tokio::select! {
                 batch = input.recv() => match batch {
-                    Some(batch) => Some(batch),
+                    Some(batch) => (Some(batch), None),
                     // The rule stops: a window still open is not emitted, as in eKuiper.
                     None => break,
                 },
-                () = async {
+                token = async {
                     match timer.as_mut() {
                         Some((_, sleep)) => sleep.as_mut().await,
                         None => std::future::pending().await,
                     }
-                } => None,
+                } => (None, Some(token)),
             };
+            let received = batch.is_some();
             let now = clock.now_ms();
             let mut closed = Vec::new();
             match (&mut windower, batch) {
@@ -195,6 +201,9 @@ impl Operator {
             }
             let results = self.evaluate(closed, now);
             send(sinks, results).await;
+            if received {
+                self.activity.end(1);
+            }
         }
     }
 

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::activity::Activity;
 use crate::clock::Clock;
 use crate::memory_topics::MemoryTopics;
 use crate::memory_topics::RowBatch;
@@ -57,6 +58,7 @@ pub(crate) struct RuleParts {
     pub topics: Arc<MemoryTopics>,
     /// The engine's sink cache, when it has a data directory.
     pub cache: Option<SinkCache>,
+    pub activity: Arc<Activity>,
 }
 
 /// A rule that runs.
@@ -85,6 +87,7 @@ impl RuleRun {
             clock,
             topics,
             cache,
+            activity,
         } = parts;
         let source_metrics: Vec<Arc<OpMetrics>> = streams
             .iter()
@@ -110,7 +113,11 @@ impl RuleRun {
         for action in &actions {
             // Room for two batches at least, so that one fills while the sink takes the other.
             let capacity = action.conf.buffer_length.max(2 * action.conf.batch_size);
-            let queue = Arc::new(ActionQueue::new(capacity, action.conf.buffer_full_policy));
+            let queue = Arc::new(ActionQueue::new(
+                capacity,
+                action.conf.buffer_full_policy,
+                activity.clone(),
+            ));
             match open_instances(action, &rule.id, &queue).await {
                 Ok(instances) => opened.push((action.clone(), queue, instances)),
                 Err(e) => {
@@ -185,6 +192,7 @@ impl RuleRun {
             window_metrics,
             filter_metrics,
             project_metrics,
+            activity: activity.clone(),
             event_time: rule.options.is_event_time.then(|| EventTimeSpec {
                 fields: streams
                     .iter()
@@ -220,6 +228,7 @@ impl RuleRun {
                 clock: clock.clone(),
                 cancel: cancel.clone(),
                 connection,
+                activity: activity.clone(),
             };
             let rule_id = rule.id.clone();
             let source_failure = failure.clone();

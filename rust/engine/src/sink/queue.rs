@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::conf::BufferFullPolicy;
+use crate::activity::Activity;
 use crate::metrics::QueueGauge;
 use crate::value::Value;
 
@@ -32,6 +33,8 @@ pub(crate) struct ActionQueue {
     /// Signalled when results leave.
     left: Notify,
     gauge: Arc<QueueGauge>,
+    /// Counts each queued result as work in progress until its instance is done with it.
+    activity: Arc<Activity>,
 }
 
 /// How the instances take results off the queue.
@@ -44,7 +47,7 @@ pub(crate) struct Batching {
 }
 
 impl ActionQueue {
-    pub fn new(capacity: usize, policy: BufferFullPolicy) -> ActionQueue {
+    pub fn new(capacity: usize, policy: BufferFullPolicy, activity: Arc<Activity>) -> ActionQueue {
         ActionQueue {
             state: Mutex::new(State::default()),
             capacity: capacity.max(1),
@@ -52,7 +55,13 @@ impl ActionQueue {
             arrived: Notify::new(),
             left: Notify::new(),
             gauge: Arc::default(),
+            activity,
         }
+    }
+
+    /// An instance is done with `n` results it took (delivered, given up on, or cached).
+    pub fn done(&self, n: usize) {
+        self.activity.end(n);
     }
 
     /// The length and drop count, for the metrics of the action's sinks.
@@ -84,7 +93,10 @@ impl ActionQueue {
                 }
                 while state.items.len() < self.capacity {
                     match pending.next() {
-                        Some(item) => state.items.push_back(item),
+                        Some(item) => {
+                            self.activity.begin(1);
+                            state.items.push_back(item);
+                        }
                         None => break,
                     }
                 }
@@ -97,6 +109,7 @@ impl ActionQueue {
                         }
                         BufferFullPolicy::DropOldest => {
                             for item in pending.by_ref() {
+                                // The one dropped is done with; the newcomer takes its place.
                                 state.items.pop_front();
                                 state.items.push_back(item);
                                 self.gauge.dropped.fetch_add(1, Ordering::Relaxed);
@@ -221,11 +234,11 @@ mod tests {
 
     #[tokio::test]
     async fn drop_policies_count_what_they_drop() {
-        let q = ActionQueue::new(3, BufferFullPolicy::DropNewest);
+        let q = ActionQueue::new(3, BufferFullPolicy::DropNewest, Arc::default());
         q.push(values(0..5)).await;
         assert_eq!(ints(&q.pop(DRAIN).await.unwrap()), [0, 1, 2]);
         assert_eq!(q.dropped(), 2);
-        let q = ActionQueue::new(3, BufferFullPolicy::DropOldest);
+        let q = ActionQueue::new(3, BufferFullPolicy::DropOldest, Arc::default());
         q.push(values(0..5)).await;
         assert_eq!(ints(&q.pop(DRAIN).await.unwrap()), [2, 3, 4]);
         assert_eq!(q.dropped(), 2);
@@ -233,7 +246,7 @@ mod tests {
 
     #[tokio::test]
     async fn block_waits_for_room_and_loses_nothing() {
-        let q = Arc::new(ActionQueue::new(2, BufferFullPolicy::Block));
+        let q = Arc::new(ActionQueue::new(2, BufferFullPolicy::Block, Arc::default()));
         let producer = {
             let q = q.clone();
             tokio::spawn(async move {
@@ -253,7 +266,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn batches_close_on_size_or_linger() {
-        let q = ActionQueue::new(100, BufferFullPolicy::Block);
+        let q = ActionQueue::new(100, BufferFullPolicy::Block, Arc::default());
         q.push(values(0..5)).await;
         let by_size = Batching {
             size: 2,

@@ -116,10 +116,12 @@ impl Instance {
     async fn run_direct(&mut self) {
         let env = &self.env;
         while let Some(results) = env.queue.pop(env.batching()).await {
+            let taken = results.len();
             let items = env.shape(results).await;
             if !items.is_empty() {
                 deliver(self.sink.as_mut(), env, items.into()).await;
             }
+            env.queue.done(taken);
         }
     }
 
@@ -138,6 +140,7 @@ impl Instance {
                 let Some(results) = env.queue.pop(env.batching()).await else {
                     break;
                 };
+                let taken = results.len();
                 let items = env.shape(results).await;
                 if let Some((remaining, _)) = attempt(self.sink.as_mut(), env, items.into()).await {
                     cache.append(env, &remaining);
@@ -145,11 +148,13 @@ impl Instance {
                     backoff = conf.resend_interval;
                     next_attempt = tokio::time::Instant::now() + backoff;
                 }
+                env.queue.done(taken);
                 continue;
             }
             // Failing: whatever arrived goes to the cache before anything else happens to it.
             let (results, closed) = env.queue.try_take(usize::MAX);
             if !results.is_empty() {
+                let taken = results.len();
                 let items = env.shape(results).await;
                 match conf.resend_priority {
                     // New data first: it is tried at once, and cached only if that fails.
@@ -162,6 +167,7 @@ impl Instance {
                     }
                     _ => cache.append(env, &items),
                 }
+                env.queue.done(taken);
             }
             if closed {
                 break;

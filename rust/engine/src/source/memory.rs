@@ -71,6 +71,16 @@ pub(super) struct MemorySource {
     pub(super) _lease: Option<Lease>,
 }
 
+impl Drop for MemorySource {
+    fn drop(&mut self) {
+        // Batches delivered but never taken are done with too.
+        self.rx.close();
+        while self.rx.try_recv().is_ok() {
+            self._subscription.activity().end(1);
+        }
+    }
+}
+
 #[async_trait]
 impl Source for MemorySource {
     async fn run(mut self: Box<Self>, out: SourceOutput) -> Result<(), String> {
@@ -84,7 +94,9 @@ impl Source for MemorySource {
                 },
             };
             out.received(batch.len());
-            if !out.emit(batch).await {
+            let going_on = out.emit(batch).await;
+            self._subscription.activity().end(1);
+            if !going_on {
                 return Ok(());
             }
         }

@@ -12,6 +12,7 @@ use serde_json::{Map as JsonMap, Value as Json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::activity::Activity;
 use crate::clock::Clock;
 use crate::memory_topics::RowBatch;
 use crate::metrics::{ConnectionState, OpMetrics};
@@ -61,6 +62,8 @@ pub struct SourceOutput {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cancel: CancellationToken,
     pub(crate) connection: Arc<ConnectionState>,
+    /// A batch sent on is work in progress until the rule has passed it on.
+    pub(crate) activity: Arc<Activity>,
 }
 
 impl SourceOutput {
@@ -85,14 +88,18 @@ impl SourceOutput {
             return !self.cancel.is_cancelled();
         }
         let n = rows.len();
-        tokio::select! {
+        self.activity.begin(1);
+        let sent = tokio::select! {
             biased;
             _ = self.cancel.cancelled() => false,
-            sent = self.tx.send((self.emitter, rows)) => {
-                self.metrics.add_out(n);
-                sent.is_ok()
-            }
+            sent = self.tx.send((self.emitter, rows)) => sent.is_ok(),
+        };
+        if sent {
+            self.metrics.add_out(n);
+        } else {
+            self.activity.end(1);
         }
+        sent
     }
 
     /// Counts rows read (decoded or not).

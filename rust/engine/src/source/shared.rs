@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::memory::MemorySource;
 use super::{Source, SourceOutput};
+use crate::activity::Activity;
 use crate::clock::Clock;
 use crate::memory_topics::{MemoryTopics, RowBatch};
 use crate::metrics::{ConnectionState, OpMetrics};
@@ -33,9 +34,9 @@ struct Running {
 }
 
 /// The shared streams whose source runs, by stream name.
-#[derive(Default)]
 pub(crate) struct SharedSources {
     running: Mutex<HashMap<String, Running>>,
+    activity: Arc<Activity>,
 }
 
 /// A rule's hold on a shared stream's source; the source stops when the last one goes.
@@ -62,6 +63,13 @@ impl Drop for Lease {
 }
 
 impl SharedSources {
+    pub(crate) fn new(activity: Arc<Activity>) -> SharedSources {
+        SharedSources {
+            running: Mutex::default(),
+            activity,
+        }
+    }
+
     /// A rule's feed from a shared stream, starting the stream's source with `open` if no rule
     /// reads it yet. Returns the rule's source and the connection state it reports. Call it
     /// inside the engine's runtime.
@@ -76,7 +84,7 @@ impl SharedSources {
         let (entry, launch) = match running.entry(stream.name.clone()) {
             Entry::Occupied(entry) => (entry.into_mut(), None),
             Entry::Vacant(slot) => {
-                let (entry, launch) = prepare(stream, clock, connection(), open()?);
+                let (entry, launch) = prepare(stream, clock, connection(), &self.activity, open()?);
                 (slot.insert(entry), Some(launch))
             }
         };
@@ -113,9 +121,10 @@ fn prepare(
     stream: &StreamDef,
     clock: Arc<dyn Clock>,
     connection: Arc<ConnectionState>,
+    activity: &Arc<Activity>,
     source: Box<dyn Source>,
 ) -> (Running, Launch) {
-    let hub = MemoryTopics::new();
+    let hub = MemoryTopics::new(activity.clone());
     let cancel = CancellationToken::new();
     let (tx, rx) = mpsc::channel::<(usize, RowBatch)>(SUBSCRIBER_BATCHES);
     let output = SourceOutput {
@@ -133,6 +142,7 @@ fn prepare(
         clock,
         cancel: cancel.clone(),
         connection: connection.clone(),
+        activity: activity.clone(),
     };
     let running = Running {
         hub: hub.clone(),
@@ -171,6 +181,7 @@ impl Launch {
             while let Some((_, batch)) = rx.recv().await {
                 // No subscriber left means the source is being stopped.
                 let _ = hub.publish_batch(FEED, batch).await;
+                hub.activity().end(1);
             }
         });
     }
