@@ -111,17 +111,16 @@ impl Operator {
             Some(_) => Windower::event_time(w.kind.clone(), w.filter.clone()),
             None => Windower::new(w.kind.clone(), w.filter.clone(), clock.now_ms()),
         });
-        // The timer for the window's next deadline, kept while the deadline stays the same.
-        let mut timer: Option<(i64, Sleep)> = None;
+        // The timer for the window's next deadline, kept while the deadline stays the same. In
+        // event time, time is the watermark: it moves with the rows, not the clock.
+        let in_event_time = event_time.is_some();
+        let deadline = |w: &Option<Windower>| match in_event_time {
+            true => None,
+            false => w.as_ref().and_then(Windower::deadline),
+        };
+        let arm = |at: Option<i64>| at.map(|at| (at, clock.sleep_until(at)));
+        let mut timer: Option<(i64, Sleep)> = arm(deadline(&windower));
         loop {
-            // In event time, time is the watermark: it moves with the rows, not the clock.
-            let deadline = match event_time {
-                Some(_) => None,
-                None => windower.as_ref().and_then(Windower::deadline),
-            };
-            if timer.as_ref().map(|(at, _)| *at) != deadline {
-                timer = deadline.map(|at| (at, clock.sleep_until(at)));
-            }
             // A timer's wake-up is work in progress until its results are queued (the token).
             let (batch, _wake) = tokio::select! {
                 batch = input.recv() => match batch {
@@ -173,7 +172,6 @@ impl Operator {
                     }
                 }
                 (Some(w), batch) => {
-                    timer = None;
                     closed.extend(w.advance(now));
                     if let Some((emitter, batch)) = batch {
                         if let Some(m) = &self.window_metrics {
@@ -201,9 +199,16 @@ impl Operator {
             }
             let results = self.evaluate(closed, now);
             send(sinks, results).await;
+            // The next timer is set before this round's work counts as done, so that whoever
+            // waits for the engine to settle finds it set.
+            let next = deadline(&windower);
+            if !received || timer.as_ref().map(|(at, _)| *at) != next {
+                timer = arm(next);
+            }
             if received {
                 self.activity.end(1);
             }
+            drop(_wake);
         }
     }
 
