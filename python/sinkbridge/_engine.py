@@ -13,6 +13,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from . import _core
+from ._core import ManualClock
 from ._plugins import check_sink
 from ._sink import Sink
 
@@ -38,7 +39,8 @@ class Engine:
     version. ``plugins_dir`` is the folder searched for ``<key>.py`` sink
     plugins (default ``sinks``, relative to the working directory). ``stop_timeout`` is how
     long stopping a rule waits for its sinks to take what is queued and close (a sink stuck in
-    a call is abandoned after it, and the stop goes on).
+    a call is abandoned after it, and the stop goes on). ``clock`` replaces the wall clock with a
+    :class:`sinkbridge.testing.ManualClock`, for tests of rules with windows.
 
     Used as a context manager, entering starts the engine and leaving stops it, closing every
     sink. Rules created on a started engine start at once unless their ``triggered`` is false.
@@ -50,12 +52,13 @@ class Engine:
         plugins_dir: str | os.PathLike[str] = "sinks",
         *,
         stop_timeout: float = 10.0,
+        clock: ManualClock | None = None,
     ):
         if data_dir is not None:
             os.makedirs(data_dir, exist_ok=True)
         self.data_dir = None if data_dir is None else os.fspath(data_dir)
         self.plugins_dir = os.fspath(plugins_dir)
-        self._core = _core.Engine(self.plugins_dir, stop_timeout, self.data_dir)
+        self._core = _core.Engine(self.plugins_dir, stop_timeout, self.data_dir, clock)
         self._stop_requested = threading.Event()
         _live_engines.add(self)
 
@@ -142,6 +145,14 @@ class Engine:
         streams of ``TYPE="memory"``. Waits while a reading rule's buffer is full. Returns how
         many subscriptions received the rows (0 when no running rule reads the topic)."""
         return self._core.publish(topic, data)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Waits until everything published so far has passed through the rules and the sinks'
+        calls for it have returned, for at most ``timeout`` seconds; returns whether it got
+        there. Results that a sink keeps retrying (or has cached) are not through. Rows that
+        went into a window are through once they are in it: the window's result comes when it
+        closes (with a :class:`~sinkbridge.testing.ManualClock`, when the clock is advanced)."""
+        return self._core.wait_idle(timeout)
 
     # ----- lifecycle -----
 

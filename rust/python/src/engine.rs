@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use sinkbridge_engine::{Engine, EngineConfig, Error};
 
 use crate::async_sink::AsyncLoop;
+use crate::clock::PyManualClock;
 use crate::convert::FromPython;
 use crate::errors::to_py_err;
 use crate::resolver;
@@ -35,12 +36,13 @@ fn json(text: &str, what: &str) -> Result<serde_json::Value, Error> {
 #[pymethods]
 impl PyEngine {
     #[new]
-    #[pyo3(signature = (plugins_dir, stop_timeout, data_dir=None))]
+    #[pyo3(signature = (plugins_dir, stop_timeout, data_dir=None, clock=None))]
     fn new(
         py: Python<'_>,
         plugins_dir: String,
         stop_timeout: f64,
         data_dir: Option<String>,
+        clock: Option<PyRef<'_, PyManualClock>>,
     ) -> PyResult<PyEngine> {
         crate::logging::forward_to_python();
         let stop_timeout = Duration::try_from_secs_f64(stop_timeout).map_err(|_| {
@@ -48,15 +50,27 @@ impl PyEngine {
                 "stop_timeout must be a number of seconds >= 0, found {stop_timeout}"
             ))
         })?;
-        let config = EngineConfig {
+        let mut config = EngineConfig {
             stop_timeout,
             data_dir: data_dir.map(Into::into),
             ..EngineConfig::default()
         };
+        if let Some(clock) = clock {
+            config.clock = clock.clock.clone();
+        }
         let engine = call(py, || Engine::new(config))?;
         let async_loop = Arc::new(AsyncLoop::default());
         resolver::install(&engine, &plugins_dir, async_loop.clone());
         Ok(PyEngine { engine, async_loop })
+    }
+
+    fn wait_idle(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
+        let timeout = Duration::try_from_secs_f64(timeout).map_err(|_| {
+            PyValueError::new_err(format!(
+                "timeout must be a number of seconds >= 0, found {timeout}"
+            ))
+        })?;
+        Ok(py.detach(|| self.engine.wait_idle(timeout)))
     }
 
     fn create_stream(&self, py: Python<'_>, sql: &str) -> PyResult<String> {

@@ -3,6 +3,7 @@
 
 mod async_sink;
 mod cli;
+mod clock;
 mod convert;
 pub mod embedded;
 mod engine;
@@ -22,6 +23,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::PyEngine>()?;
+    m.add_class::<clock::PyManualClock>()?;
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     Ok(())
 }
