@@ -66,14 +66,15 @@ impl Operator {
             if let Some(m) = &self.filter_metrics {
                 m.add_in(batch.len(), now);
             }
+            let clock = self.clock.as_ref();
             for row in batch.iter() {
-                let outcome = self.plan.filter(row, self.clock.as_ref()).and_then(|keep| {
-                    if !keep {
+                let outcome = self.plan.analyze(row, clock).and_then(|analytics| {
+                    if !self.plan.filter(row, &analytics, clock)? {
                         return Ok(None);
                     }
                     passed += 1;
                     self.plan
-                        .project(row, self.clock.as_ref(), self.send_nil, self.send_meta)
+                        .project(row, &analytics, clock, self.send_nil, self.send_meta)
                         .map(Some)
                 });
                 match outcome {

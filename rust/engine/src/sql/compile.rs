@@ -14,11 +14,13 @@ use crate::error::{Error, Result};
 use crate::value::{Key, Value, intern};
 
 use super::aggregate::Aggregate;
+use super::analytic::{ANALYTIC_NAMES, AnalyticCall, AnalyticKind};
 use super::cast::CastType;
 use super::dialect::EkuiperDialect;
 use super::expr::{Expr, LikeSource};
 use super::functions::{self, NOT_YET_SUPPORTED};
 use super::ops::{BinaryOp, LikePattern};
+use super::over_when;
 use super::plan::{Join, JoinKind, SelectField, SelectPlan};
 use super::window::{WINDOW_FUNCTIONS, WindowKind, WindowSpec, unit_ms};
 
@@ -35,7 +37,7 @@ fn not_yet(what: &str) -> Error {
 
 /// Parses and compiles a rule's SQL statement.
 pub fn compile_select(sql: &str) -> Result<SelectPlan> {
-    let statements = Parser::parse_sql(&EkuiperDialect, sql)
+    let statements = Parser::parse_sql(&EkuiperDialect, &over_when::rewrite(sql))
         .map_err(|e| sql_error(format!("invalid SQL: {e}")))?;
     let statement = match statements.as_slice() {
         [one] => one,
@@ -80,6 +82,7 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
         anonymous_fields: 0,
         aggregates: Place::Where,
         aliases: Vec::new(),
+        analytics: Vec::new(),
     };
     let mut joins = Vec::with_capacity(join_clauses.len());
     for (kind, on) in join_clauses {
@@ -161,6 +164,12 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
         },
         Some(other) => return Err(not_yet(&other.to_string())),
     };
+    if !compiler.analytics.is_empty() && (window.is_some() || !group_by.is_empty()) {
+        return Err(not_yet(
+            "analytic functions (lag, latest, changed_col, had_changed, acc_*) in a rule with a \
+             window or GROUP BY",
+        ));
+    }
     let aggregate = !group_by.is_empty()
         || fields.iter().any(|f| match f {
             SelectField::Expr { expr, .. } => expr.has_aggregate(),
@@ -186,6 +195,7 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
         having,
         order_by,
         limit,
+        analytics: compiler.analytics.into_iter().map(Arc::new).collect(),
     })
 }
 
@@ -279,6 +289,8 @@ struct Compiler {
     aggregates: Place,
     /// The select list's names so far: a later field, HAVING and ORDER BY may use them.
     aliases: Vec<(Key, Expr)>,
+    /// The analytic calls met so far; `Expr::Analytic(n)` refers to the n-th.
+    analytics: Vec<AnalyticCall>,
 }
 
 impl Compiler {
@@ -679,6 +691,13 @@ impl Compiler {
     fn function(&mut self, whole: &ast::Expr, function: &ast::Function) -> Result<Expr> {
         let name = function.name.to_string();
         let lower = name.to_lowercase();
+        // Aggregates and analytic functions read their own FILTER and OVER clauses.
+        if let Some(aggregate) = Aggregate::lookup(&lower) {
+            return self.aggregate(whole, function, aggregate);
+        }
+        if let Some(kind) = AnalyticKind::lookup(&lower) {
+            return self.analytic(whole, function, kind);
+        }
         if NOT_YET_SUPPORTED.contains(&lower.as_str()) {
             return Err(not_yet(&format!("the function {lower}()")));
         }
@@ -689,9 +708,7 @@ impl Compiler {
         if lower == "meta" {
             return meta_call(whole, &function.args);
         }
-        if let Some(aggregate) = Aggregate::lookup(&lower) {
-            return self.aggregate(whole, function, aggregate);
-        }
+
         if WINDOW_FUNCTIONS.contains(&lower.as_str()) {
             return Err(sql_error(format!(
                 "the window {lower}() goes in GROUP BY, found in {whole}"
@@ -820,6 +837,100 @@ impl Compiler {
             arg,
             extra,
         })
+    }
+
+    /// An analytic call: compiled, registered with its OVER clause, and referred to by index.
+    fn analytic(
+        &mut self,
+        whole: &ast::Expr,
+        function: &ast::Function,
+        kind: AnalyticKind,
+    ) -> Result<Expr> {
+        let name = ANALYTIC_NAMES
+            .iter()
+            .find(|n| function.name.to_string().eq_ignore_ascii_case(n))
+            .copied()
+            .unwrap_or("analytic");
+        if function.filter.is_some() {
+            return Err(sql_error(format!(
+                "{name}() takes OVER (WHEN ...), not FILTER, in {whole}"
+            )));
+        }
+        let args = match &function.args {
+            FunctionArguments::List(list)
+                if list.duplicate_treatment.is_none() && list.clauses.is_empty() =>
+            {
+                list.args
+                    .iter()
+                    .map(|arg| match arg {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => self.expr(e),
+                        other => Err(sql_error(format!(
+                            "unsupported argument {other} in {whole}"
+                        ))),
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
+            FunctionArguments::None => Vec::new(),
+            _ => return Err(sql_error(format!("unsupported arguments in {whole}"))),
+        };
+        let (least, most) = kind.arity();
+        if args.len() < least || most.is_some_and(|m| args.len() > m) {
+            let want = match most {
+                Some(m) if m == least => format!("{least}"),
+                Some(m) => format!("{least} to {m}"),
+                None => format!("at least {least}"),
+            };
+            return Err(sql_error(format!(
+                "{name}() takes {want} argument(s), found {} in {whole}",
+                args.len()
+            )));
+        }
+        let (partition, when) = self.over(whole, function.over.as_ref())?;
+        let call = AnalyticCall::new(name, kind, args, partition, when)
+            .map_err(|e| sql_error(format!("{e} in {whole}")))?;
+        self.analytics.push(call);
+        Ok(Expr::Analytic(self.analytics.len() - 1))
+    }
+
+    /// `OVER ([PARTITION BY ...] [WHEN ...])`: the partition keys and the condition.
+    fn over(
+        &mut self,
+        whole: &ast::Expr,
+        over: Option<&ast::WindowType>,
+    ) -> Result<(Vec<Expr>, Option<Expr>)> {
+        let spec = match over {
+            None => return Ok((Vec::new(), None)),
+            Some(ast::WindowType::WindowSpec(spec))
+                if spec.window_name.is_none() && spec.window_frame.is_none() =>
+            {
+                spec
+            }
+            Some(other) => return Err(not_yet(&format!("OVER {other}"))),
+        };
+        let partition = spec
+            .partition_by
+            .iter()
+            .map(|e| self.expr(e))
+            .collect::<Result<Vec<_>>>()?;
+        let when = match spec.order_by.as_slice() {
+            [] => None,
+            [only] => match &only.expr {
+                ast::Expr::Function(f) if f.name.to_string() == over_when::WHEN_MARKER => {
+                    match &f.args {
+                        FunctionArguments::List(list) => match list.args.as_slice() {
+                            [FunctionArg::Unnamed(FunctionArgExpr::Expr(condition))] => {
+                                Some(self.expr(condition)?)
+                            }
+                            _ => return Err(sql_error(format!("invalid WHEN in {whole}"))),
+                        },
+                        _ => return Err(sql_error(format!("invalid WHEN in {whole}"))),
+                    }
+                }
+                _ => return Err(not_yet(&format!("ORDER BY in OVER, in {whole}"))),
+            },
+            _ => return Err(not_yet(&format!("ORDER BY in OVER, in {whole}"))),
+        };
+        Ok((partition, when))
     }
 
     /// The window of a GROUP BY expression, if it is one.

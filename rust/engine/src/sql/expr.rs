@@ -27,6 +27,8 @@ pub struct EvalContext<'a> {
     pub group: Option<&'a [Unit<'a>]>,
     /// The window being emitted: start and end, Unix milliseconds.
     pub window: Option<(i64, i64)>,
+    /// The row's analytic function results, computed before anything else looks at the row.
+    pub analytics: &'a [Value],
 }
 
 impl<'a> EvalContext<'a> {
@@ -39,7 +41,13 @@ impl<'a> EvalContext<'a> {
             parts: None,
             group: None,
             window: None,
+            analytics: &[],
         }
+    }
+
+    /// The same row with its analytic function results.
+    pub fn with_analytics(self, analytics: &'a [Value]) -> EvalContext<'a> {
+        EvalContext { analytics, ..self }
     }
 }
 
@@ -101,6 +109,8 @@ pub enum Expr {
     },
     WindowStart,
     WindowEnd,
+    /// The result of the rule's n-th analytic call for this row.
+    Analytic(usize),
 }
 
 /// A LIKE pattern: compiled once when it is a literal, per row otherwise.
@@ -285,6 +295,7 @@ impl Expr {
                             parts: unit.parts,
                             group: None,
                             window: ctx.window,
+                            analytics: &[],
                         })?,
                     });
                 }
@@ -292,6 +303,11 @@ impl Expr {
                     .compute(values, extra)
                     .map_err(|e| format!("{}(): {e}", aggregate.name()))
             }
+            Expr::Analytic(n) => ctx
+                .analytics
+                .get(*n)
+                .cloned()
+                .ok_or_else(|| "an analytic function was not computed for this row".to_string()),
             Expr::WindowStart => Ok(ctx
                 .window
                 .map_or(Value::Null, |(start, _)| Value::Int(start))),
@@ -320,7 +336,8 @@ impl Expr {
             | Expr::Qualified(..)
             | Expr::Meta(_)
             | Expr::WindowStart
-            | Expr::WindowEnd => {}
+            | Expr::WindowEnd
+            | Expr::Analytic(_) => {}
             Expr::Field(inner, _)
             | Expr::Negate(inner)
             | Expr::Not(inner)

@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use crate::clock::Clock;
 use crate::value::{Key, Map, Row, Tuple, Value, intern, to_json_string};
 
+use std::sync::Arc;
+
+use super::analytic::AnalyticCall;
 use super::expr::{EvalContext, Expr};
 use super::window::WindowSpec;
 
@@ -45,6 +48,8 @@ pub struct SelectPlan {
     /// ORDER BY: expressions, descending or not.
     pub order_by: Vec<(Expr, bool)>,
     pub limit: Option<usize>,
+    /// The analytic calls, in the order they are computed (inner calls first).
+    pub analytics: Vec<Arc<AnalyticCall>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +85,7 @@ impl<'a> Unit<'a> {
             parts: self.parts,
             group: None,
             window,
+            analytics: &[],
         }
     }
 }
@@ -109,9 +115,30 @@ impl SelectPlan {
         self.window.is_some() || self.aggregate
     }
 
-    /// Whether the WHERE clause lets `row` through.
-    pub fn filter(&self, tuple: &Tuple, clock: &dyn Clock) -> Result<bool, RowError> {
-        self.filter_in(&EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock))
+    /// The row's analytic function results, updating their state: for every row, before WHERE.
+    pub fn analyze(&self, tuple: &Tuple, clock: &dyn Clock) -> Result<Vec<Value>, RowError> {
+        let mut values = Vec::with_capacity(self.analytics.len());
+        for call in &self.analytics {
+            let ctx =
+                EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock).with_analytics(&values);
+            let value = call.compute(&ctx).map_err(|e| {
+                RowError::Where(format!("run Analytic error: {}(): {e}", call.name))
+            })?;
+            values.push(value);
+        }
+        Ok(values)
+    }
+
+    /// Whether the WHERE clause lets `row` through (`analytics`: its analytic results).
+    pub fn filter(
+        &self,
+        tuple: &Tuple,
+        analytics: &[Value],
+        clock: &dyn Clock,
+    ) -> Result<bool, RowError> {
+        self.filter_in(
+            &EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock).with_analytics(analytics),
+        )
     }
 
     fn filter_in(&self, ctx: &EvalContext<'_>) -> Result<bool, RowError> {
@@ -130,11 +157,13 @@ impl SelectPlan {
     pub fn project(
         &self,
         tuple: &Tuple,
+        analytics: &[Value],
         clock: &dyn Clock,
         send_nil: bool,
         send_meta: bool,
     ) -> Result<Row, RowError> {
-        let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+        let ctx =
+            EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock).with_analytics(analytics);
         let unit = Unit { tuple, parts: None };
         self.project_in(&ctx, unit, send_nil, send_meta)
     }

@@ -22,9 +22,13 @@ fn run_with(sql: &str, rows: &[serde_json::Value], send_nil: bool) -> Vec<String
     rows.iter()
         .map(|r| {
             let r = Tuple::from(row(r.clone()));
-            match plan.filter(&r, &SystemClock) {
+            let analytics = match plan.analyze(&r, &SystemClock) {
+                Ok(values) => values,
+                Err(RowError::Select(e) | RowError::Where(e)) => return e,
+            };
+            match plan.filter(&r, &analytics, &SystemClock) {
                 Ok(false) => "-".to_string(),
-                Ok(true) => match plan.project(&r, &SystemClock, send_nil, false) {
+                Ok(true) => match plan.project(&r, &analytics, &SystemClock, send_nil, false) {
                     Ok(out) => to_json_string(&out),
                     Err(RowError::Select(e) | RowError::Where(e)) => e,
                 },
@@ -311,8 +315,8 @@ fn compile_errors_point_at_the_problem() {
         compile_error(r#"SELECT cast(a, "money") FROM s"#).contains("must be one of bigint, float")
     );
     assert!(
-        compile_error("SELECT lag(a) FROM s")
-            .starts_with("the function lag() is not supported yet")
+        compile_error("SELECT deduplicate(a, true) FROM s")
+            .starts_with("the function deduplicate() is not supported yet")
     );
     assert_eq!(
         compile_error("SELECT a FROM s WHERE count(*) > 1"),
@@ -364,7 +368,7 @@ fn keys_are_shared_not_copied() {
     let mut input = Map::new();
     input.insert("device".into(), Value::string("d"));
     let out = plan
-        .project(&input.into(), &SystemClock, false, false)
+        .project(&input.into(), &[], &SystemClock, false, false)
         .unwrap();
     assert_eq!(out.len(), 1);
 }
@@ -378,14 +382,16 @@ fn meta_reads_what_the_source_attached_and_send_meta_passes_it_on() {
          WHERE meta(topic) = \"sensors/1\"",
     )
     .unwrap();
-    assert_eq!(plan.filter(&tuple, &SystemClock), Ok(true));
-    let out = plan.project(&tuple, &SystemClock, false, true).unwrap();
+    assert_eq!(plan.filter(&tuple, &[], &SystemClock), Ok(true));
+    let out = plan
+        .project(&tuple, &[], &SystemClock, false, true)
+        .unwrap();
     assert_eq!(
         to_json_string(&out),
         r#"{"t":21,"topic":"sensors/1","q":1,"m":{"topic":"sensors/1","qos":1},"__meta":{"topic":"sensors/1","qos":1}}"#
     );
     let bare = Tuple::from(row(json!({"t": 1})));
-    assert_eq!(plan.filter(&bare, &SystemClock), Ok(false));
+    assert_eq!(plan.filter(&bare, &[], &SystemClock), Ok(false));
     assert!(compile_error("SELECT meta(a, b) FROM s").contains("meta() takes 1 argument"));
     assert!(compile_error("SELECT meta(1) FROM s").contains("metadata key"));
 }
@@ -558,5 +564,132 @@ fn every_kind_of_join() {
     assert_eq!(
         compile_error("SELECT * FROM demo INNER JOIN demo1 GROUP BY COUNTWINDOW(2)"),
         "the join of demo1 needs an ON condition"
+    );
+}
+
+#[test]
+fn analytic_functions_keep_state_from_row_to_row() {
+    let temps = [
+        json!({"ts": 1, "temperature": 23, "humidity": 88}),
+        json!({"ts": 2, "temperature": 23, "humidity": 88}),
+        json!({"ts": 3, "temperature": 23, "humidity": 88}),
+        json!({"ts": 4, "temperature": 25, "humidity": 88}),
+        json!({"ts": 5, "temperature": 25, "humidity": 90}),
+        json!({"ts": 6, "temperature": 25, "humidity": 91}),
+    ];
+    // eKuiper's documented examples.
+    assert_eq!(
+        run(
+            "SELECT ts, temperature, humidity FROM demo WHERE HAD_CHANGED(true, temperature, humidity) = true",
+            &temps
+        ),
+        [
+            r#"{"ts":1,"temperature":23,"humidity":88}"#,
+            "-",
+            "-",
+            r#"{"ts":4,"temperature":25,"humidity":88}"#,
+            r#"{"ts":5,"temperature":25,"humidity":90}"#,
+            r#"{"ts":6,"temperature":25,"humidity":91}"#,
+        ]
+    );
+    assert_eq!(
+        run(
+            "SELECT CHANGED_COL(true, temperature) AS myTemp, CHANGED_COL(true, humidity) AS myHum FROM demo",
+            &temps
+        ),
+        [
+            r#"{"myTemp":23,"myHum":88}"#,
+            "{}",
+            "{}",
+            r#"{"myTemp":25}"#,
+            r#"{"myHum":90}"#,
+            r#"{"myHum":91}"#,
+        ]
+    );
+    // Analytic functions run before WHERE: the filtered rows still feed lag.
+    assert_eq!(
+        run(
+            "SELECT ts, lag(temperature) AS before FROM demo WHERE ts > 3",
+            &temps
+        ),
+        [
+            "-",
+            "-",
+            "-",
+            r#"{"ts":4,"before":23}"#,
+            r#"{"ts":5,"before":25}"#,
+            r#"{"ts":6,"before":25}"#,
+        ]
+    );
+    let a = [json!({"a": 1}), json!({"a": 2}), json!({"a": 3})];
+    assert_eq!(
+        run(
+            "SELECT acc_sum(a) AS s, acc_min(a) AS lo, acc_max(a) AS hi, acc_count(a) AS n, acc_avg(a) AS m FROM demo",
+            &a
+        ),
+        [
+            r#"{"s":1,"lo":1,"hi":1,"n":1,"m":1.0}"#,
+            r#"{"s":3,"lo":1,"hi":2,"n":2,"m":1.5}"#,
+            r#"{"s":6,"lo":1,"hi":3,"n":3,"m":2.0}"#,
+        ]
+    );
+}
+
+#[test]
+fn analytic_partitions_when_and_defaults() {
+    let rows = [
+        json!({"d": "x", "v": 1, "ts": 10}),
+        json!({"d": "y", "v": 5, "ts": 11}),
+        json!({"d": "x", "v": 2, "ts": 12}),
+        json!({"d": "x", "v": null, "ts": 13}),
+        json!({"d": "y", "v": 6, "ts": 14}),
+    ];
+    assert_eq!(
+        run(
+            "SELECT lag(v, 1, -1) OVER (PARTITION BY d) AS prev, latest(v, 0) AS last, \
+             lag(v, 2) AS two FROM demo",
+            &rows
+        ),
+        [
+            r#"{"prev":-1,"last":1}"#,
+            r#"{"prev":-1,"last":5}"#,
+            r#"{"prev":1,"last":2,"two":1}"#,
+            r#"{"prev":2,"last":2,"two":5}"#,
+            r#"{"prev":5,"last":6,"two":2}"#,
+        ]
+    );
+    // With WHEN, rows where it does not hold keep the state and get the last result again; the
+    // documented duration example (a default that is an expression, nulls ignored).
+    let status = [
+        json!({"ts": 1, "code": "a"}),
+        json!({"ts": 2, "code": "a"}),
+        json!({"ts": 4, "code": "b"}),
+        json!({"ts": 7, "code": "b"}),
+        json!({"ts": 9, "code": "a"}),
+    ];
+    assert_eq!(
+        run(
+            "SELECT ts - lag(ts, 1, ts, true) OVER (WHEN had_changed(true, code)) AS duration FROM demo",
+            &status
+        ),
+        [
+            r#"{"duration":0}"#,
+            r#"{"duration":1}"#,
+            r#"{"duration":3}"#,
+            r#"{"duration":6}"#,
+            r#"{"duration":5}"#,
+        ]
+    );
+    assert_eq!(
+        compile_error("SELECT lag(a) FROM s GROUP BY COUNTWINDOW(2)"),
+        "analytic functions (lag, latest, changed_col, had_changed, acc_*) in a rule with a window or GROUP BY is not supported yet: this version runs SELECT ... FROM one stream [WHERE ...] [GROUP BY ... and a time or count window] [HAVING ...] [ORDER BY ...] [LIMIT n]"
+    );
+    assert_eq!(
+        compile_error("SELECT lag(a, 0) FROM s"),
+        "lag(): the offset must be a whole number above 0, found Literal(Int(0)) in lag(a, 0)"
+    );
+    assert_eq!(
+        compile_error("SELECT changed_col(a) FROM s"),
+        "changed_col() takes 2 argument(s), found 1 in changed_col(a)"
     );
 }
