@@ -38,6 +38,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import windows
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 VENV = HERE / ".venv"
@@ -509,6 +511,30 @@ def run_mqtt(broker: Broker, name: str, path: Path, expected: int, messages: int
     return result
 
 
+# ----- windows -----
+
+
+def run_windows_section(args: argparse.Namespace) -> None:
+    """bench/windows.py's scenarios, each in its own process, best of --repeat."""
+    path, _ = generate(args.rows)
+    expected = windows.closed_windows(args.rows)
+    results: dict[str, dict[str, Any]] = {}
+    for name in windows.SCENARIOS:
+        runs = [finish_child(name, start_child(name, path, expected, "--windows")) for _ in range(args.repeat)]
+        best = min(runs, key=lambda r: r["seconds"])
+        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+        results[name] = best
+    baseline = args.rows / results[windows.SCRIPT]["seconds"]
+    print(
+        f"\n{args.rows:,} JSON lines, 10,000 devices, event time, {expected:,} windows closed by "
+        f"`{windows.WINDOW_SQL}`; best of {args.repeat}\n"
+    )
+    print(f"{'scenario':<42} {'rows/s':>12} {'vs script':>10} {'peak RSS':>10}")
+    for name, result in results.items():
+        rate = args.rows / result["seconds"]
+        print(f"{name:<42} {rate:>12,.0f} {rate / baseline:>9.2f}x {result['peak_rss_mb']:>8.1f} MB")
+
+
 # ----- the harness -----
 
 
@@ -611,29 +637,34 @@ def main() -> None:
     parser.add_argument(
         "--only",
         help="run only the file scenarios whose name contains this text (and the script); "
-        "`--only mqtt` runs only the MQTT scenarios",
+        "`--only mqtt` runs only the MQTT scenarios, `--only windows` only the windows ones",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--expected", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--broker", help=argparse.SUPPRESS)
+    parser.add_argument("--windows", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
-        if args.broker:
+        if args.windows:
+            result = windows.SCENARIOS[args.child](Path(args.data), args.expected)
+        elif args.broker:
             result = MQTT_CHILDREN[args.child](Path(args.data), args.expected, json.loads(args.broker))
         else:
             result = SCENARIOS[args.child](Path(args.data), args.expected)
         print(json.dumps(result))
         return
 
-    only_mqtt = (args.only or "").lower() == "mqtt"
+    only = (args.only or "").lower()
     if not args.no_install:
         install()
-    if not only_mqtt:
+    if only not in ("mqtt", "windows"):
         run_files(args)
-    if args.only is None or only_mqtt:
+    if args.only is None or only == "mqtt":
         run_mqtt_section(args)
+    if args.only is None or only == "windows":
+        run_windows_section(args)
 
 
 if __name__ == "__main__":

@@ -411,3 +411,19 @@ fn wait_idle_and_advance_return_once_the_engine_has_caught_up() {
     // The timer fired and its result reached the sink before advance returned.
     assert_eq!(recorder.results(), [r#"[{"total":30}]"#]);
 }
+
+#[test]
+fn a_sliding_window_closes_only_on_rows_that_meet_its_when() {
+    let mut b = Bench::new(
+        "SELECT collect(t) AS ts FROM s GROUP BY SLIDINGWINDOW(ss, 10) OVER (WHEN t > 30)",
+        0,
+    );
+    b.send(json!({"t": 20}));
+    b.at(2_000);
+    b.send(json!({"t": 35}));
+    b.at(4_000);
+    b.send(json!({"t": 25}));
+    // Only the row above 30 closed a window, holding the rows of the 10 s before it.
+    b.expect(&[r#"[{"ts":[20,35]}]"#]);
+    b.expect_no_more(1);
+}

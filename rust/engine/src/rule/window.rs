@@ -30,6 +30,8 @@ pub type Item = (usize, Tuple);
 pub struct Windower {
     kind: WindowKind,
     filter: Option<Expr>,
+    /// Sliding windows: only rows that meet it close a window.
+    trigger: Option<Expr>,
     /// Rows that a window may still need, with their arrival time, oldest first.
     rows: VecDeque<(i64, Item)>,
     /// When the next time window closes (tumbling, hopping), or the pending sliding triggers.
@@ -50,18 +52,19 @@ fn next_boundary(now: i64, step: i64) -> i64 {
 
 impl Windower {
     /// A window in processing time, from `now` on.
-    pub fn new(kind: WindowKind, filter: Option<Expr>, now: i64) -> Windower {
-        let mut windower = Windower::event_time(kind, filter);
+    pub fn new(kind: WindowKind, filter: Option<Expr>, trigger: Option<Expr>, now: i64) -> Windower {
+        let mut windower = Windower::event_time(kind, filter, trigger);
         windower.event_time = false;
         windower.next_end = windower.first_end(now);
         windower
     }
 
     /// A window in event time: its first window is the one of the first row.
-    pub fn event_time(kind: WindowKind, filter: Option<Expr>) -> Windower {
+    pub fn event_time(kind: WindowKind, filter: Option<Expr>, trigger: Option<Expr>) -> Windower {
         Windower {
             kind,
             filter,
+            trigger,
             rows: VecDeque::new(),
             next_end: None,
             sliding_due: VecDeque::new(),
@@ -194,6 +197,17 @@ impl Windower {
             self.rows.insert(at, (time, (emitter, tuple.clone())));
             match self.kind {
                 WindowKind::Sliding { length, delay } => {
+                    if let Some(trigger) = &self.trigger {
+                        let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+                        match trigger.eval_condition(&ctx) {
+                            Ok(true) => {}
+                            Ok(false) => continue,
+                            Err(e) => {
+                                errors.push(format!("run Window Trigger error: {e}"));
+                                continue;
+                            }
+                        }
+                    }
                     if delay == 0 && !self.event_time {
                         closed.push(self.sliding(time - length, time));
                     } else {

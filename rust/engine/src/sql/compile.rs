@@ -945,9 +945,25 @@ impl Compiler {
         if name == "statewindow" {
             return Err(not_yet("STATEWINDOW"));
         }
-        if function.over.is_some() {
-            return Err(not_yet(&format!("OVER on {name}()")));
-        }
+        let trigger = match function.over.as_ref() {
+            None => None,
+            Some(_) if name != "slidingwindow" => {
+                return Err(sql_error(format!(
+                    "OVER (WHEN ...) applies to SLIDINGWINDOW only, found on {name}() in {expr}"
+                )));
+            }
+            over => {
+                self.aggregates = Place::Where;
+                let (partition, when) = self.over(expr, over)?;
+                self.aggregates = Place::GroupBy;
+                if !partition.is_empty() {
+                    return Err(sql_error(format!(
+                        "a window's OVER takes WHEN only, not PARTITION BY, in {expr}"
+                    )));
+                }
+                when
+            }
+        };
         let args = match &function.args {
             FunctionArguments::List(list) => list.args.as_slice(),
             _ => &[],
@@ -998,7 +1014,11 @@ impl Compiler {
                 Some(compiled?)
             }
         };
-        Ok(Some(WindowSpec { kind, filter }))
+        Ok(Some(WindowSpec {
+            kind,
+            filter,
+            trigger,
+        }))
     }
 
     /// eKuiper's `cast(x, "bigint")`: the type is a string literal, checked here.

@@ -26,6 +26,8 @@ pub struct WindowSpec {
     pub kind: WindowKind,
     /// `FILTER (WHERE ...)` after the window: rows that fail it never enter the window.
     pub filter: Option<Expr>,
+    /// `SLIDINGWINDOW(...) OVER (WHEN ...)`: only rows that meet it close a window.
+    pub trigger: Option<Expr>,
 }
 
 /// The window functions' names.
