@@ -173,6 +173,9 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
     let aggregate = !group_by.is_empty()
         || fields.iter().any(|f| match f {
             SelectField::Expr { expr, .. } => expr.has_aggregate(),
+            SelectField::WildcardExcept { replace, .. } => {
+                replace.iter().any(|(_, e)| e.has_aggregate())
+            }
             SelectField::Wildcard | SelectField::StreamWildcard(_) => false,
         })
         || having.as_ref().is_some_and(Expr::has_aggregate);
@@ -184,9 +187,14 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
             .map(|(name, _)| name.clone())
             .collect(),
         joins,
-        has_wildcard: fields
-            .iter()
-            .any(|f| matches!(f, SelectField::Wildcard | SelectField::StreamWildcard(_))),
+        has_wildcard: fields.iter().any(|f| {
+            matches!(
+                f,
+                SelectField::Wildcard
+                    | SelectField::StreamWildcard(_)
+                    | SelectField::WildcardExcept { .. }
+            )
+        }),
         fields,
         condition,
         window,
@@ -315,6 +323,11 @@ impl Compiler {
 
     fn select_item(&mut self, item: &SelectItem) -> Result<SelectField> {
         match item {
+            SelectItem::Wildcard(options)
+                if options.opt_except.is_some() || options.opt_replace.is_some() =>
+            {
+                self.wildcard_except_replace(options)
+            }
             SelectItem::Wildcard(options) => {
                 self.plain_wildcard(options)?;
                 Ok(SelectField::Wildcard)
@@ -353,6 +366,37 @@ impl Compiler {
             }),
             other => Err(sql_error(format!("unsupported select item: {other}"))),
         }
+    }
+
+    /// `* EXCEPT (a, b)` and `* REPLACE (expr AS a, ...)`: every field of the row but those, or
+    /// with those replaced in place.
+    fn wildcard_except_replace(
+        &mut self,
+        options: &ast::WildcardAdditionalOptions,
+    ) -> Result<SelectField> {
+        if options.opt_ilike.is_some()
+            || options.opt_exclude.is_some()
+            || options.opt_rename.is_some()
+            || options.opt_alias.is_some()
+        {
+            return Err(not_yet(&format!("* {}", options.to_string().trim())));
+        }
+        let except = options.opt_except.as_ref().map_or_else(Vec::new, |e| {
+            std::iter::once(&e.first_element)
+                .chain(&e.additional_elements)
+                .map(|i| intern(i.value.as_str()))
+                .collect()
+        });
+        let mut replace = Vec::new();
+        if let Some(r) = &options.opt_replace {
+            for item in &r.items {
+                replace.push((
+                    intern(item.column_name.value.as_str()),
+                    self.expr(&item.expr)?,
+                ));
+            }
+        }
+        Ok(SelectField::WildcardExcept { except, replace })
     }
 
     fn plain_wildcard(&self, options: &ast::WildcardAdditionalOptions) -> Result<()> {

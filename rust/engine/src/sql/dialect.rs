@@ -27,4 +27,14 @@ impl Dialect for EkuiperDialect {
     fn supports_filter_during_aggregation(&self) -> bool {
         true
     }
+
+    /// `SELECT * EXCEPT (a, b)`, as eKuiper writes it.
+    fn supports_select_wildcard_except(&self) -> bool {
+        true
+    }
+
+    /// `SELECT * REPLACE (a * 2 AS a)`, as eKuiper writes it.
+    fn supports_select_wildcard_replace(&self) -> bool {
+        true
+    }
 }

@@ -19,6 +19,11 @@ pub enum SelectField {
     Wildcard,
     /// `stream.*` in a rule that joins streams: that stream's fields (its index in FROM).
     StreamWildcard(usize),
+    /// `* EXCEPT (...) REPLACE (...)`: the row's fields but some, and some computed anew.
+    WildcardExcept {
+        except: Vec<Key>,
+        replace: Vec<(Key, Expr)>,
+    },
     Expr {
         name: Key,
         expr: Expr,
@@ -200,6 +205,30 @@ impl SelectPlan {
                         }
                     }
                 },
+                SelectField::WildcardExcept { except, replace } => {
+                    let fields = match unit.parts {
+                        None => vec![unit.tuple],
+                        Some(parts) => parts.iter().flatten().copied().collect(),
+                    };
+                    for (k, v) in fields.iter().flat_map(|t| t.row.iter()) {
+                        if except.iter().any(|e| e.eq_ignore_ascii_case(k)) || out.get(k).is_some()
+                        {
+                            continue;
+                        }
+                        match replace
+                            .iter()
+                            .find(|(name, _)| name.eq_ignore_ascii_case(k))
+                        {
+                            Some((_, expr)) => {
+                                let value = expr.eval(ctx).map_err(|e| {
+                                    RowError::Select(format!("run Select error: {k}: {e}"))
+                                })?;
+                                out.insert(k.clone(), value);
+                            }
+                            None => out.insert(k.clone(), v.clone()),
+                        }
+                    }
+                }
                 SelectField::StreamWildcard(stream) => {
                     let part = match unit.parts {
                         None => Some(unit.tuple),

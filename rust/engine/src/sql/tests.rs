@@ -693,3 +693,20 @@ fn analytic_partitions_when_and_defaults() {
         "changed_col() takes 2 argument(s), found 1 in changed_col(a)"
     );
 }
+
+#[test]
+fn star_except_and_replace() {
+    let r = json!({"a": 1, "b": 2, "c": 3});
+    assert_eq!(
+        one("SELECT * EXCEPT (b) FROM s", r.clone()),
+        r#"{"a":1,"c":3}"#
+    );
+    assert_eq!(
+        one("SELECT * REPLACE (a * 10 AS a) FROM s", r.clone()),
+        r#"{"a":10,"b":2,"c":3}"#
+    );
+    assert_eq!(
+        one("SELECT * EXCEPT (c) REPLACE (b + 1 AS b), c AS d FROM s", r),
+        r#"{"a":1,"b":3,"d":3}"#
+    );
+}
