@@ -52,7 +52,12 @@ fn next_boundary(now: i64, step: i64) -> i64 {
 
 impl Windower {
     /// A window in processing time, from `now` on.
-    pub fn new(kind: WindowKind, filter: Option<Expr>, trigger: Option<Expr>, now: i64) -> Windower {
+    pub fn new(
+        kind: WindowKind,
+        filter: Option<Expr>,
+        trigger: Option<Expr>,
+        now: i64,
+    ) -> Windower {
         let mut windower = Windower::event_time(kind, filter, trigger);
         windower.event_time = false;
         windower.next_end = windower.first_end(now);
