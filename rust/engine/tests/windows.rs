@@ -427,3 +427,22 @@ fn a_sliding_window_closes_only_on_rows_that_meet_its_when() {
     b.expect(&[r#"[{"ts":[20,35]}]"#]);
     b.expect_no_more(1);
 }
+
+#[test]
+fn a_state_window_runs_from_its_begin_condition_to_its_emit_condition() {
+    let mut b = Bench::new(
+        "SELECT collect(n) AS ns FROM s GROUP BY STATEWINDOW(status = \"start\", status = \"end\")",
+        0,
+    );
+    b.send(json!([
+        {"n": 1, "status": "idle"},
+        {"n": 2, "status": "start"},
+        {"n": 3, "status": "run"},
+        {"n": 4, "status": "end"},
+        {"n": 5, "status": "run"},
+        {"n": 6, "status": "start"},
+    ]));
+    b.send(json!({"n": 7, "status": "end"}));
+    // Rows before a begin are left out; the emit row closes the window, itself included.
+    b.expect(&[r#"[{"ns":[2,3,4]}]"#, r#"[{"ns":[6,7]}]"#]);
+}

@@ -109,13 +109,8 @@ impl Operator {
             .as_ref()
             .map(|e| EventTime::new(&e.fields, e.late_tolerance));
         let mut windower = self.plan.window.as_ref().map(|w| match event_time {
-            Some(_) => Windower::event_time(w.kind.clone(), w.filter.clone(), w.trigger.clone()),
-            None => Windower::new(
-                w.kind.clone(),
-                w.filter.clone(),
-                w.trigger.clone(),
-                clock.now_ms(),
-            ),
+            Some(_) => Windower::event_time(w),
+            None => Windower::new(w, clock.now_ms()),
         });
         // The timer for the window's next deadline, kept while the deadline stays the same. In
         // event time, time is the watermark: it moves with the rows, not the clock.

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use crate::clock::Clock;
 use crate::sql::expr::{EvalContext, Expr};
-use crate::sql::window::WindowKind;
+use crate::sql::window::{WindowKind, WindowSpec};
 use crate::value::Tuple;
 
 /// A window that closed: its rows, and its start and end (Unix ms; end exclusive for time
@@ -32,6 +32,9 @@ pub struct Windower {
     filter: Option<Expr>,
     /// Sliding windows: only rows that meet it close a window.
     trigger: Option<Expr>,
+    /// State windows: the begin and emit conditions, and whether one is open.
+    state: Option<(Expr, Expr)>,
+    state_open: bool,
     /// Rows that a window may still need, with their arrival time, oldest first.
     rows: VecDeque<(i64, Item)>,
     /// When the next time window closes (tumbling, hopping), or the pending sliding triggers.
@@ -52,24 +55,21 @@ fn next_boundary(now: i64, step: i64) -> i64 {
 
 impl Windower {
     /// A window in processing time, from `now` on.
-    pub fn new(
-        kind: WindowKind,
-        filter: Option<Expr>,
-        trigger: Option<Expr>,
-        now: i64,
-    ) -> Windower {
-        let mut windower = Windower::event_time(kind, filter, trigger);
+    pub fn new(spec: &WindowSpec, now: i64) -> Windower {
+        let mut windower = Windower::event_time(spec);
         windower.event_time = false;
         windower.next_end = windower.first_end(now);
         windower
     }
 
     /// A window in event time: its first window is the one of the first row.
-    pub fn event_time(kind: WindowKind, filter: Option<Expr>, trigger: Option<Expr>) -> Windower {
+    pub fn event_time(spec: &WindowSpec) -> Windower {
         Windower {
-            kind,
-            filter,
-            trigger,
+            kind: spec.kind.clone(),
+            filter: spec.filter.clone(),
+            trigger: spec.trigger.clone(),
+            state: spec.state.clone(),
+            state_open: false,
             rows: VecDeque::new(),
             next_end: None,
             sliding_due: VecDeque::new(),
@@ -97,7 +97,7 @@ impl Windower {
                 let last = self.rows.back().map_or(start, |(t, _)| *t);
                 Some((last + timeout).min(start + max))
             }
-            WindowKind::Count { .. } => None,
+            WindowKind::Count { .. } | WindowKind::State => None,
         }
     }
 
@@ -166,7 +166,7 @@ impl Windower {
                     self.session_start = self.rows.front().map(|(t, _)| *t);
                 }
             }
-            WindowKind::Count { .. } => {}
+            WindowKind::Count { .. } | WindowKind::State => {}
         }
         closed
     }
@@ -196,6 +196,35 @@ impl Windower {
             }
             if self.next_end.is_none() {
                 self.next_end = self.first_end(time);
+            }
+            if let Some((begin, emit)) = &self.state {
+                let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+                if !self.state_open {
+                    match begin.eval_condition(&ctx) {
+                        Ok(true) => self.state_open = true,
+                        Ok(false) => continue,
+                        Err(e) => {
+                            errors.push(format!("run State Window begin error: {e}"));
+                            continue;
+                        }
+                    }
+                }
+                self.rows.push_back((time, (emitter, tuple.clone())));
+                match emit.eval_condition(&ctx) {
+                    Ok(true) => {
+                        self.state_open = false;
+                        let start = self.rows.front().map_or(time, |(t, _)| *t);
+                        let rows = self.rows.drain(..).map(|(_, item)| item).collect();
+                        closed.push(ClosedWindow {
+                            start,
+                            end: time,
+                            rows,
+                        });
+                    }
+                    Ok(false) => {}
+                    Err(e) => errors.push(format!("run State Window emit error: {e}")),
+                }
+                continue;
             }
             // Rows come in time order, except out-of-order rows in event time.
             let at = self.rows.partition_point(|(t, _)| *t <= time);
@@ -243,7 +272,7 @@ impl Windower {
                         closed.push(ClosedWindow { start, end, rows });
                     }
                 }
-                WindowKind::Tumbling { .. } | WindowKind::Hopping { .. } => {}
+                WindowKind::Tumbling { .. } | WindowKind::Hopping { .. } | WindowKind::State => {}
             }
         }
         if let WindowKind::Sliding { length, delay } = self.kind {

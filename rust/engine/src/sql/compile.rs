@@ -987,7 +987,7 @@ impl Compiler {
             return Ok(None);
         }
         if name == "statewindow" {
-            return Err(not_yet("STATEWINDOW"));
+            return self.state_window(expr, function).map(Some);
         }
         let trigger = match function.over.as_ref() {
             None => None,
@@ -1062,7 +1062,45 @@ impl Compiler {
             kind,
             filter,
             trigger,
+            state: None,
         }))
+    }
+
+    /// `STATEWINDOW(beginCondition, emitCondition)`.
+    fn state_window(&mut self, expr: &ast::Expr, function: &ast::Function) -> Result<WindowSpec> {
+        if function.over.is_some() {
+            return Err(sql_error(format!(
+                "OVER (WHEN ...) applies to SLIDINGWINDOW only, found on statewindow() in {expr}"
+            )));
+        }
+        let args = match &function.args {
+            FunctionArguments::List(list) => list.args.as_slice(),
+            _ => &[],
+        };
+        let [
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(begin)),
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(emit)),
+        ] = args
+        else {
+            return Err(sql_error(format!(
+                "statewindow takes a begin and an emit condition, in {expr}"
+            )));
+        };
+        self.aggregates = Place::Where;
+        let compiled = (|| -> Result<_> {
+            let begin = self.expr(begin)?;
+            let emit = self.expr(emit)?;
+            let filter = function.filter.as_ref().map(|c| self.expr(c)).transpose()?;
+            Ok((begin, emit, filter))
+        })();
+        self.aggregates = Place::GroupBy;
+        let (begin, emit, filter) = compiled?;
+        Ok(WindowSpec {
+            kind: WindowKind::State,
+            filter,
+            trigger: None,
+            state: Some((begin, emit)),
+        })
     }
 
     /// eKuiper's `cast(x, "bigint")`: the type is a string literal, checked here.

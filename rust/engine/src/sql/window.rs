@@ -19,6 +19,9 @@ pub enum WindowKind {
         count: usize,
         interval: Option<usize>,
     },
+    /// From a row that meets the begin condition to one that meets the emit condition (the
+    /// conditions are the spec's `state`).
+    State,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +31,8 @@ pub struct WindowSpec {
     pub filter: Option<Expr>,
     /// `SLIDINGWINDOW(...) OVER (WHEN ...)`: only rows that meet it close a window.
     pub trigger: Option<Expr>,
+    /// `STATEWINDOW(begin, emit)`: its two conditions.
+    pub state: Option<(Expr, Expr)>,
 }
 
 /// The window functions' names.
