@@ -30,7 +30,7 @@ use crate::sink::{
     RestSinkFactory, SinkFactory, SinkRegistry, SinkResolver,
 };
 use crate::source::{FileSourceType, MemorySourceType, MqttSourceType, SharedSources, SourceType};
-use crate::sql::{SelectPlan, compile_select};
+use crate::sql::{SelectPlan, compile_rule_select};
 use crate::stream::{StreamDef, StreamStatement, parse_stream_statement};
 use crate::value::Row;
 
@@ -391,8 +391,8 @@ impl Engine {
     fn prepare_rule(&self, rule: &Json) -> Result<PreparedRule> {
         let def = RuleDef::from_json(rule)?;
         let id = &def.id;
-        let plan =
-            compile_select(&def.sql).map_err(|e| Error::Sql(format!("rule {id:?}: sql: {e}")))?;
+        let plan = compile_rule_select(&def.sql, Some(id))
+            .map_err(|e| Error::Sql(format!("rule {id:?}: sql: {e}")))?;
         for name in &plan.streams {
             let stream = Self::find_stream(&self.state(), name).cloned();
             let Some(stream) = stream else {

@@ -35,8 +35,13 @@ fn not_yet(what: &str) -> Error {
     ))
 }
 
-/// Parses and compiles a rule's SQL statement.
+/// Parses and compiles a SQL statement (outside a rule: `rule_id()` is null).
 pub fn compile_select(sql: &str) -> Result<SelectPlan> {
+    compile_rule_select(sql, None)
+}
+
+/// Parses and compiles the SQL statement of the rule `rule_id`.
+pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPlan> {
     let statements = Parser::parse_sql(&EkuiperDialect, &over_when::rewrite(sql))
         .map_err(|e| sql_error(format!("invalid SQL: {e}")))?;
     let statement = match statements.as_slice() {
@@ -83,6 +88,7 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
         aggregates: Place::Where,
         aliases: Vec::new(),
         analytics: Vec::new(),
+        rule_id: rule_id.map(str::to_string),
     };
     let mut joins = Vec::with_capacity(join_clauses.len());
     for (kind, on) in join_clauses {
@@ -299,6 +305,8 @@ struct Compiler {
     aliases: Vec<(Key, Expr)>,
     /// The analytic calls met so far; `Expr::Analytic(n)` refers to the n-th.
     analytics: Vec<AnalyticCall>,
+    /// The rule's id, for `rule_id()`.
+    rule_id: Option<String>,
 }
 
 impl Compiler {
@@ -757,6 +765,18 @@ impl Compiler {
             return Err(sql_error(format!(
                 "the window {lower}() goes in GROUP BY, found in {whole}"
             )));
+        }
+        if lower == "rule_id" {
+            if !matches!(&function.args, FunctionArguments::List(l) if l.args.is_empty())
+                && !matches!(&function.args, FunctionArguments::None)
+            {
+                return Err(sql_error(format!(
+                    "rule_id() takes no arguments, in {whole}"
+                )));
+            }
+            return Ok(Expr::Literal(
+                self.rule_id.as_deref().map_or(Value::Null, Value::string),
+            ));
         }
         if lower == "window_start" || lower == "window_end" {
             if !matches!(&function.args, FunctionArguments::List(l) if l.args.is_empty())

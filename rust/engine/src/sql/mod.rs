@@ -13,7 +13,7 @@ mod plan;
 pub mod window;
 
 pub use cast::CastType;
-pub use compile::compile_select;
+pub use compile::{compile_rule_select, compile_select};
 pub use dialect::EkuiperDialect;
 pub use plan::{RowError, SelectField, SelectPlan, WindowResult};
 

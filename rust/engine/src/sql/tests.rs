@@ -710,3 +710,13 @@ fn star_except_and_replace() {
         r#"{"a":1,"b":3,"d":3}"#
     );
 }
+
+#[test]
+fn rule_id_names_the_rule() {
+    let plan = compile_rule_select("SELECT rule_id() AS r FROM s", Some("hot")).unwrap();
+    let out = plan
+        .project(&Tuple::default(), &[], &SystemClock, false, false)
+        .unwrap();
+    assert_eq!(to_json_string(&out), r#"{"r":"hot"}"#);
+    assert!(compile_error("SELECT rule_id(1) FROM s").contains("rule_id() takes no arguments"));
+}

@@ -97,7 +97,6 @@ pub const NOT_YET_SUPPORTED: &[&str] = &[
     "last_agg_hit_time",
     "unnest",
     "row_number",
-    "rule_id",
     "rule_start",
     "event_time",
 ];
