@@ -15,7 +15,7 @@ use crate::memory_topics::RowBatch;
 use crate::metrics::OpMetrics;
 use crate::sink::queue::ActionQueue;
 use crate::sql::{RowError, SelectPlan};
-use crate::value::{Key, Map, Value};
+use crate::value::{Key, Map, Tuple, Value};
 
 pub(crate) struct Operator {
     pub rule_id: String,
@@ -147,9 +147,9 @@ impl Operator {
                     // Each row moves the watermark first: whatever closes by then closes
                     // without it (a row is never before the watermark: that row is late).
                     if let Some(et) = event_time.as_mut() {
-                        for tuple in batch.iter() {
+                        for tuple in owned(batch) {
                             let time = match et
-                                .timestamp(emitter, tuple)
+                                .timestamp(emitter, &tuple)
                                 .and_then(|t| et.observe(emitter, t).map(|()| t))
                             {
                                 Ok(time) => time,
@@ -178,8 +178,8 @@ impl Operator {
                         if let Some(m) = &self.window_metrics {
                             m.add_in(batch.len(), now);
                         }
-                        let (windows, errors) =
-                            w.add(batch.iter().map(|tuple| (now, emitter, tuple)), now, clock);
+                        let tuples = owned(batch).into_iter().map(|tuple| (now, emitter, tuple));
+                        let (windows, errors) = w.add(tuples, now, clock);
                         closed.extend(windows);
                         for e in errors {
                             self.failed(&RowError::Where(e), now, &mut Vec::new());
@@ -190,10 +190,10 @@ impl Operator {
                     if let Some(m) = &self.window_metrics {
                         m.add_in(batch.len(), now);
                     }
-                    closed.extend(batch.iter().map(|tuple| ClosedWindow {
+                    closed.extend(owned(batch).into_iter().map(|tuple| ClosedWindow {
                         start: now,
                         end: now,
-                        rows: vec![(emitter, tuple.clone())],
+                        rows: vec![(emitter, tuple)],
                     }));
                 }
                 (None, None) => {}
@@ -270,6 +270,12 @@ impl Operator {
             results.push(Value::array(vec![Value::object(row)]));
         }
     }
+}
+
+/// The batch's rows to keep: taken as they are when no one else holds the batch (a source's
+/// own batches), copied otherwise (a memory topic's, shared with other rules).
+fn owned(batch: RowBatch) -> Vec<Tuple> {
+    Arc::try_unwrap(batch).unwrap_or_else(|shared| (*shared).clone())
 }
 
 /// Hands results to every action's queue (the last one takes them, the others copies).

@@ -174,9 +174,9 @@ impl Windower {
     /// Rows with their times (in processing time, all `now`; call [`Windower::advance`] with
     /// `now` first): the windows they close (count windows, and sliding windows without delay
     /// in processing time).
-    pub fn add<'t>(
+    pub fn add(
         &mut self,
-        tuples: impl IntoIterator<Item = (i64, usize, &'t Tuple)>,
+        tuples: impl IntoIterator<Item = (i64, usize, Tuple)>,
         now: i64,
         clock: &dyn Clock,
     ) -> (Vec<ClosedWindow>, Vec<String>) {
@@ -209,8 +209,9 @@ impl Windower {
                         }
                     }
                 }
-                self.rows.push_back((time, (emitter, tuple.clone())));
-                match emit.eval_condition(&ctx) {
+                let emits = emit.eval_condition(&ctx);
+                self.rows.push_back((time, (emitter, tuple)));
+                match emits {
                     Ok(true) => {
                         self.state_open = false;
                         let start = self.rows.front().map_or(time, |(t, _)| *t);
@@ -226,21 +227,24 @@ impl Windower {
                 }
                 continue;
             }
+            // A sliding window's WHEN: whether this row closes a window.
+            let triggers = match &self.trigger {
+                None => true,
+                Some(trigger) => {
+                    let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+                    trigger.eval_condition(&ctx).unwrap_or_else(|e| {
+                        errors.push(format!("run Window Trigger error: {e}"));
+                        false
+                    })
+                }
+            };
             // Rows come in time order, except out-of-order rows in event time.
             let at = self.rows.partition_point(|(t, _)| *t <= time);
-            self.rows.insert(at, (time, (emitter, tuple.clone())));
+            self.rows.insert(at, (time, (emitter, tuple)));
             match self.kind {
                 WindowKind::Sliding { length, delay } => {
-                    if let Some(trigger) = &self.trigger {
-                        let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
-                        match trigger.eval_condition(&ctx) {
-                            Ok(true) => {}
-                            Ok(false) => continue,
-                            Err(e) => {
-                                errors.push(format!("run Window Trigger error: {e}"));
-                                continue;
-                            }
-                        }
+                    if !triggers {
+                        continue;
                     }
                     if delay == 0 && !self.event_time {
                         closed.push(self.sliding(time - length, time));

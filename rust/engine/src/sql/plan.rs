@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use crate::clock::Clock;
 use crate::value::{Key, Map, Row, Tuple, Value, intern, to_json_string};
@@ -452,7 +453,7 @@ impl SelectPlan {
                 vec![units.to_vec()]
             };
         }
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut index: HashMap<GroupKey, usize> = HashMap::new();
         let mut groups: Vec<Vec<Unit<'t>>> = Vec::new();
         for unit in units {
             let ctx = unit.context(clock, window);
@@ -468,7 +469,7 @@ impl SelectPlan {
                     continue;
                 }
             };
-            let key = to_json_string(&Value::array(keys));
+            let key = GroupKey(keys);
             let next = groups.len();
             let slot = *index.entry(key).or_insert(next);
             if slot == next {
@@ -479,6 +480,59 @@ impl SelectPlan {
         groups
     }
 }
+
+/// GROUP BY's keys of one row: rows with equal keys form a group (an integer and the same
+/// float are equal, as in comparisons). Hashed by value, so that grouping a row costs no text.
+struct GroupKey(Vec<Value>);
+
+impl Hash for GroupKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for value in &self.0 {
+            match value {
+                Value::Null => 0u8.hash(state),
+                Value::Bool(b) => (1u8, b).hash(state),
+                Value::Int(i) => (2u8, (*i as f64).to_bits()).hash(state),
+                Value::Float(f) => (2u8, f.to_bits()).hash(state),
+                Value::String(s) => (3u8, s.as_ref()).hash(state),
+                other => (4u8, to_json_string(other)).hash(state),
+            }
+        }
+    }
+}
+
+impl PartialEq for GroupKey {
+    fn eq(&self, other: &GroupKey) -> bool {
+        self.0.len() == other.0.len()
+            && self.0.iter().zip(&other.0).all(|(a, b)| match (a, b) {
+                (Value::Null, Value::Null) => true,
+                (Value::Bool(x), Value::Bool(y)) => x == y,
+                (Value::Int(x), Value::Int(y)) => x == y,
+                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                    a.as_f64() == b.as_f64()
+                }
+                (Value::String(x), Value::String(y)) => x == y,
+                (
+                    Value::Null
+                    | Value::Bool(_)
+                    | Value::Int(_)
+                    | Value::Float(_)
+                    | Value::String(_),
+                    _,
+                )
+                | (
+                    _,
+                    Value::Null
+                    | Value::Bool(_)
+                    | Value::Int(_)
+                    | Value::Float(_)
+                    | Value::String(_),
+                ) => false,
+                _ => to_json_string(a) == to_json_string(b),
+            })
+    }
+}
+
+impl Eq for GroupKey {}
 
 /// ORDER BY's order: nulls first, then numbers, strings, booleans and times each among
 /// themselves; values of different kinds by kind.
