@@ -25,43 +25,32 @@ struct Bench {
 impl Bench {
     /// An engine on a manual clock at `T0 + offset`, with a memory stream `s` and one rule.
     fn new(sql: &str, offset: i64) -> Bench {
+        Bench::with(
+            r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in")"#,
+            json!({"id": "r", "sql": sql, "actions": [{"recorder": {}}]}),
+            offset,
+        )
+    }
+
+    /// An engine whose rule runs in event time, over the stream's `ts` field (Unix ms).
+    fn event_time(sql: &str, late_tolerance: i64) -> Bench {
+        Bench::with(
+            r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in", TIMESTAMP="ts")"#,
+            json!({"id": "r", "sql": sql, "actions": [{"recorder": {}}],
+                   "options": {"isEventTime": true, "lateTolerance": late_tolerance}}),
+            0,
+        )
+    }
+
+    fn with(stream: &str, rule: serde_json::Value, offset: i64) -> Bench {
         let clock = Arc::new(ManualClock::new(T0 + offset));
         let (engine, recorder) = engine_with_recorder_and(EngineConfig {
             clock: clock.clone(),
             ..EngineConfig::default()
         });
-        engine
-            .create_stream(r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in")"#)
-            .unwrap();
+        engine.create_stream(stream).unwrap();
         engine.start().unwrap();
-        engine
-            .create_rule(&json!({"id": "r", "sql": sql, "actions": [{"recorder": {}}]}))
-            .unwrap();
-        Bench {
-            engine,
-            clock,
-            recorder,
-            published: 0,
-        }
-    }
-
-    /// An engine whose rule runs in event time, over the stream's `ts` field (Unix ms).
-    fn event_time(sql: &str, late_tolerance: i64) -> Bench {
-        let clock = Arc::new(ManualClock::new(T0));
-        let (engine, recorder) = engine_with_recorder_and(EngineConfig {
-            clock: clock.clone(),
-            ..EngineConfig::default()
-        });
-        engine
-            .create_stream(
-                r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in", TIMESTAMP="ts")"#,
-            )
-            .unwrap();
-        engine.start().unwrap();
-        engine
-            .create_rule(&json!({"id": "r", "sql": sql, "actions": [{"recorder": {}}],
-                                 "options": {"isEventTime": true, "lateTolerance": late_tolerance}}))
-            .unwrap();
+        engine.create_rule(&rule).unwrap();
         Bench {
             engine,
             clock,

@@ -7,6 +7,7 @@
 //! sink runtime retries those results, and caches them with `enableCache`. A broker that refuses
 //! a message (an MQTT 5 reason code) or a rendered topic that is not one is not retried.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,26 +17,16 @@ use serde_json::{Map as JsonMap, Value as Json};
 use super::encode::Encoder;
 use super::{ActionProps, Batch, CollectReport, Retry, Sink, SinkContext, SinkError, SinkFactory};
 use crate::memory_topics::validate_topic;
-use crate::mqtt::{self, ConnConf, MqttClient, PublishError};
+use crate::mqtt::{self, CONNECTION_PROPERTIES, ConnConf, MqttClient, PublishError};
 
 /// The sink's properties: the connection's (see `crate::mqtt`) and its own.
-const PROPERTIES: &[&str] = &[
-    "server",
-    "username",
-    "password",
-    "clientid",
-    "clientId",
-    "protocolVersion",
-    "certificationPath",
-    "privateKeyPath",
-    "rootCaPath",
-    "insecureSkipVerify",
-    "keepAlive",
-    "topic",
-    "qos",
-    "retained",
-    "ackTimeout",
-];
+static PROPERTIES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    [
+        CONNECTION_PROPERTIES,
+        &["topic", "qos", "retained", "ackTimeout"],
+    ]
+    .concat()
+});
 
 /// How long `open` waits for the first connection before letting results queue (and retry).
 const FIRST_CONNECTION: Duration = Duration::from_secs(5);
@@ -90,7 +81,7 @@ pub struct MqttSinkFactory;
 #[async_trait]
 impl SinkFactory for MqttSinkFactory {
     fn properties(&self) -> Option<&'static [&'static str]> {
-        Some(PROPERTIES)
+        Some(PROPERTIES.as_slice())
     }
 
     fn validate(&self, props: &JsonMap<String, Json>) -> Result<(), String> {
