@@ -393,13 +393,35 @@ impl Engine {
         let id = &def.id;
         let plan = compile_rule_select(&def.sql, Some(id))
             .map_err(|e| Error::Sql(format!("rule {id:?}: sql: {e}")))?;
-        for name in &plan.streams {
+        for (i, name) in plan.streams.iter().enumerate() {
             let stream = Self::find_stream(&self.state(), name).cloned();
             let Some(stream) = stream else {
                 return Err(Error::Rule(format!(
                     "rule {id:?}: sql: stream {name} does not exist; create it first"
                 )));
             };
+            // Tables are joined to a stream: read as they stand, by rules without a window.
+            let refuse = |why: String| Err(Error::Sql(format!("rule {id:?}: sql: {why}")));
+            match (i, stream.table, plan.window.is_some()) {
+                (0, true, _) => {
+                    return refuse(format!(
+                        "FROM names the table {name}: a rule reads a stream, and joins tables to it"
+                    ));
+                }
+                (_, true, true) => {
+                    return refuse(format!(
+                        "joining the table {name} in a rule with a window is not supported yet"
+                    ));
+                }
+                (i, false, false) if i > 0 => {
+                    return refuse(format!(
+                        "a JOIN of streams needs a window in GROUP BY, such as \
+                         TUMBLINGWINDOW(ss, 10): it joins the rows of each window ({name} is a \
+                         stream; a table joins without one)"
+                    ));
+                }
+                _ => {}
+            }
             if def.options.is_event_time && stream.options.timestamp.is_none() {
                 return Err(Error::Rule(format!(
                     "rule {id:?}: options.isEventTime: the stream {} names no TIMESTAMP field to \

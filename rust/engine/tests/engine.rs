@@ -390,3 +390,81 @@ fn sources_config_files_define_property_sets_and_named_sets_override_the_default
         "{err}"
     );
 }
+
+#[test]
+fn streams_join_tables_as_they_stand() {
+    let (engine, recorder) = engine_with_recorder();
+    engine
+        .create_stream(r#"CREATE STREAM readings () WITH (TYPE="memory", DATASOURCE="readings")"#)
+        .unwrap();
+    engine
+        .create_stream(
+            r#"CREATE TABLE devices () WITH (TYPE="memory", DATASOURCE="devices", KIND="lookup", KEY="id")"#,
+        )
+        .unwrap();
+    engine
+        .create_stream(
+            r#"CREATE TABLE alerts () WITH (TYPE="memory", DATASOURCE="alerts", RETAIN_SIZE="2")"#,
+        )
+        .unwrap();
+    engine.start().unwrap();
+    engine
+        .create_rule(
+            &json!({"id": "r", "sql": "SELECT readings.id, devices.room, readings.t FROM readings \
+                              LEFT JOIN devices ON readings.id = devices.id",
+                             "actions": [{"recorder": {}}]}),
+        )
+        .unwrap();
+    engine
+        .publish("devices", rows(json!([{"id": 1, "room": "hall"}, {"id": 2, "room": "lab"}, {"id": 1, "room": "attic"}])))
+        .unwrap();
+    assert!(engine.wait_idle(Duration::from_secs(10)));
+    engine
+        .publish(
+            "readings",
+            rows(json!([{"id": 1, "t": 20}, {"id": 3, "t": 30}])),
+        )
+        .unwrap();
+    // The lookup table keeps the latest row per id; a table row produces nothing by itself.
+    assert_eq!(
+        recorder.wait_for(2),
+        [
+            r#"[{"id":1,"room":"attic","t":20}]"#,
+            r#"[{"id":3,"t":30}]"#
+        ]
+    );
+
+    // A scan table keeps its latest RETAIN_SIZE rows.
+    engine
+        .create_rule(&json!({"id": "s", "sql": "SELECT count(*) AS n, max(alerts.level) AS top FROM readings \
+                              INNER JOIN alerts ON readings.id = alerts.id",
+                             "actions": [{"recorder": {}}]}))
+        .unwrap();
+    engine
+        .publish(
+            "alerts",
+            rows(json!([{"id": 1, "level": 9}, {"id": 1, "level": 2}, {"id": 1, "level": 3}])),
+        )
+        .unwrap();
+    assert!(engine.wait_idle(Duration::from_secs(10)));
+    engine
+        .publish("readings", rows(json!({"id": 1, "t": 1})))
+        .unwrap();
+    recorder.wait_until(|r| r.contains(&r#"[{"n":2,"top":3}]"#.to_string()));
+
+    let err = |sql: &str| {
+        engine
+            .create_rule(&json!({"id": "x", "sql": sql, "actions": [{"nop": {}}]}))
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(err("SELECT * FROM devices").contains("FROM names the table devices"));
+    assert!(
+        err("SELECT * FROM readings JOIN devices ON readings.id = devices.id GROUP BY COUNTWINDOW(2)")
+            .contains("joining the table devices in a rule with a window is not supported yet")
+    );
+    assert!(
+        err("SELECT * FROM readings JOIN readings AS r2 ON readings.id = r2.id")
+            .contains("a JOIN of streams needs a window")
+    );
+}

@@ -4,6 +4,7 @@ mod def;
 mod event_time;
 mod operator;
 pub(crate) mod runtime;
+mod table;
 mod window;
 
 pub use def::{Action, RestartStrategy, RuleDef, RuleOptions, json_type_name};

@@ -8,6 +8,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 
 use super::event_time::EventTime;
+use super::table::Table;
 use super::window::{ClosedWindow, Windower};
 use crate::activity::Activity;
 use crate::clock::{Clock, Sleep};
@@ -29,6 +30,8 @@ pub(crate) struct Operator {
     pub project_metrics: Arc<OpMetrics>,
     /// Each batch received is work in progress until its results are queued for the sinks.
     pub activity: Arc<Activity>,
+    /// Per stream of FROM: its table, when it is one.
+    pub tables: Vec<Option<Table>>,
     /// Set when windows run in event time.
     pub event_time: Option<EventTimeSpec>,
 }
@@ -41,7 +44,11 @@ pub(crate) struct EventTimeSpec {
 }
 
 impl Operator {
-    pub async fn run(self, input: mpsc::Receiver<(usize, RowBatch)>, sinks: Vec<Arc<ActionQueue>>) {
+    pub async fn run(
+        mut self,
+        input: mpsc::Receiver<(usize, RowBatch)>,
+        sinks: Vec<Arc<ActionQueue>>,
+    ) {
         if self.plan.collects() {
             self.run_collections(input, &sinks).await;
         } else {
@@ -99,11 +106,12 @@ impl Operator {
     /// Rows go into the window as they arrive; each window that closes is one result: the list
     /// of its result rows. Without a window, each row is a collection of its own.
     async fn run_collections(
-        &self,
+        &mut self,
         mut input: mpsc::Receiver<(usize, RowBatch)>,
         sinks: &[Arc<ActionQueue>],
     ) {
-        let clock = self.clock.as_ref();
+        let clock = self.clock.clone();
+        let clock = clock.as_ref();
         let mut event_time = self
             .event_time
             .as_ref()
@@ -190,11 +198,27 @@ impl Operator {
                     if let Some(m) = &self.window_metrics {
                         m.add_in(batch.len(), now);
                     }
-                    closed.extend(owned(batch).into_iter().map(|tuple| ClosedWindow {
-                        start: now,
-                        end: now,
-                        rows: vec![(emitter, tuple)],
-                    }));
+                    if let Some(Some(table)) = self.tables.get_mut(emitter) {
+                        // A table's rows update it, and produce nothing.
+                        for tuple in owned(batch) {
+                            table.update(tuple);
+                        }
+                    } else {
+                        // Each row is a collection of its own, joined with the tables.
+                        for tuple in owned(batch) {
+                            let mut rows = vec![(emitter, tuple)];
+                            for (i, table) in self.tables.iter().enumerate() {
+                                if let Some(table) = table {
+                                    rows.extend(table.rows().map(|t| (i, t.clone())));
+                                }
+                            }
+                            closed.push(ClosedWindow {
+                                start: now,
+                                end: now,
+                                rows,
+                            });
+                        }
+                    }
                 }
                 (None, None) => {}
             }

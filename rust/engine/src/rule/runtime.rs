@@ -28,6 +28,7 @@ use crate::stream::{Schema, StreamDef};
 
 use super::def::RuleDef;
 use super::operator::{EventTimeSpec, Operator};
+use super::table::Table;
 
 /// Rows per batch that a channel between two operators holds; `bufferLength` is divided by it.
 const ROWS_PER_BATCH: usize = 256;
@@ -193,6 +194,7 @@ impl RuleRun {
             filter_metrics,
             project_metrics,
             activity: activity.clone(),
+            tables: streams.iter().map(|(def, _)| Table::for_def(def)).collect(),
             event_time: rule.options.is_event_time.then(|| EventTimeSpec {
                 fields: streams
                     .iter()

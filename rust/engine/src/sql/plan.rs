@@ -118,7 +118,7 @@ impl SelectPlan {
     /// Whether results come from collections of rows (a window, or groups) rather than one row
     /// at a time.
     pub fn collects(&self) -> bool {
-        self.window.is_some() || self.aggregate
+        self.window.is_some() || self.aggregate || !self.joins.is_empty()
     }
 
     /// The row's analytic function results, updating their state: for every row, before WHERE.

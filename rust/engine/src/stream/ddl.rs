@@ -36,18 +36,22 @@ pub fn parse_stream_statement(sql: &str) -> Result<StreamStatement> {
     };
     let statement = if p.word_is("CREATE") {
         p.pos += 1;
-        if p.word_is("TABLE") {
-            return Err(Error::Sql(
-                "CREATE TABLE is not supported yet: tables (scan and lookup) come in a later \
-                 version; this version reads streams"
-                    .into(),
-            ));
+        let table = p.word_is("TABLE");
+        if table {
+            p.pos += 1;
+        } else {
+            p.expect_word("STREAM")?;
         }
-        p.expect_word("STREAM")?;
-        StreamStatement::Create(Box::new(p.create(sql)?))
+        let mut def = p.create(sql, table)?;
+        def.table = table;
+        StreamStatement::Create(Box::new(def))
     } else if p.word_is("DROP") {
         p.pos += 1;
-        p.expect_word("STREAM")?;
+        if p.word_is("TABLE") {
+            p.pos += 1;
+        } else {
+            p.expect_word("STREAM")?;
+        }
         StreamStatement::Drop(p.identifier("a stream name")?)
     } else if p.word_is("DESCRIBE") || p.word_is("DESC") {
         p.pos += 1;
@@ -138,8 +142,12 @@ impl Cursor {
         }
     }
 
-    fn create(&mut self, sql: &str) -> Result<StreamDef> {
-        let name = self.identifier("a stream name")?;
+    fn create(&mut self, sql: &str, table: bool) -> Result<StreamDef> {
+        let name = self.identifier(if table {
+            "a table name"
+        } else {
+            "a stream name"
+        })?;
         self.expect(&Token::LParen)?;
         let fields = if self.consume(&Token::RParen) {
             None
@@ -148,10 +156,11 @@ impl Cursor {
             self.expect(&Token::RParen)?;
             Some(fields)
         };
-        let options = self.options(&name)?;
+        let options = self.options(&name, table)?;
         Ok(StreamDef {
             name,
             fields,
+            table,
             options,
             statement: sql.trim().trim_end_matches(';').trim_end().to_string(),
         })
@@ -207,7 +216,7 @@ impl Cursor {
         Ok(ty)
     }
 
-    fn options(&mut self, stream: &str) -> Result<StreamOptions> {
+    fn options(&mut self, stream: &str, table: bool) -> Result<StreamOptions> {
         let mut o = StreamOptions::default();
         let mut seen_datasource = false;
         if !self.word_is("WITH") {
@@ -280,10 +289,24 @@ impl Cursor {
                 o.format
             )));
         }
-        if let (Some(kind), false) = (&o.kind, o.kind.as_deref() == Some("scan")) {
-            return Err(Error::Stream(format!(
-                "stream {stream}: KIND {kind:?} applies to tables, which this version does not support yet"
-            )));
+        match (table, o.kind.as_deref()) {
+            (false, Some(kind)) => {
+                return Err(Error::Stream(format!(
+                    "stream {stream}: KIND {kind:?} applies to tables (CREATE TABLE)"
+                )));
+            }
+            (false, None) | (true, None | Some("scan")) => {}
+            (true, Some("lookup")) if o.key.is_none() => {
+                return Err(Error::Stream(format!(
+                    "table {stream}: a lookup table needs KEY, the field its rows are kept by"
+                )));
+            }
+            (true, Some("lookup")) => {}
+            (true, Some(other)) => {
+                return Err(Error::Stream(format!(
+                    "table {stream}: KIND {other:?} is not a kind of table; use scan or lookup"
+                )));
+            }
         }
         Ok(o)
     }
@@ -396,7 +419,22 @@ mod tests {
             err(r#"CREATE STREAM s (a bigint, A float) WITH (DATASOURCE="x")"#)
                 .contains("declared twice")
         );
-        assert!(err("CREATE TABLE t () WITH ()").starts_with("CREATE TABLE is not supported yet"));
+        assert!(
+            err(r#"CREATE STREAM t () WITH (DATASOURCE="a", KIND="scan")"#)
+                .contains("applies to tables")
+        );
+        assert!(
+            err(r#"CREATE TABLE t () WITH (DATASOURCE="a", KIND="lookup")"#).contains("needs KEY")
+        );
+        assert!(
+            err(r#"CREATE TABLE t () WITH (DATASOURCE="a", KIND="heap")"#)
+                .contains("not a kind of table")
+        );
+        let table = create(
+            r#"CREATE TABLE t (id bigint) WITH (DATASOURCE="a", TYPE="memory", RETAIN_SIZE="3")"#,
+        );
+        assert!(table.table);
+        assert_eq!(table.options.retain_size, Some(3));
         assert!(
             err(r#"CREATE STREAM s () WITH (DATASOURCE="x") extra"#)
                 .contains("expected the end of the statement")

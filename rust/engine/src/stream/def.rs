@@ -97,6 +97,8 @@ pub struct StreamDef {
     pub name: String,
     /// `None` for a schemaless stream, declared with `()`.
     pub fields: Option<Vec<FieldDef>>,
+    /// Declared with CREATE TABLE: rules join its rows as they stand, without a window.
+    pub table: bool,
     pub options: StreamOptions,
     /// The statement as the user wrote it.
     pub statement: String,
@@ -134,11 +136,19 @@ impl StreamDef {
         put("SCHEMAID", o.schema_id.clone());
         put("KIND", o.kind.clone());
         put("DELIMITER", o.delimiter.clone());
+        if self.table {
+            put_kind(&mut options, o.kind.as_deref().unwrap_or("scan"));
+        }
         serde_json::json!({
             "name": self.name,
+            "type": if self.table { "table" } else { "stream" },
             "fields": fields,
             "options": options,
             "statement": self.statement,
         })
     }
+}
+
+fn put_kind(options: &mut JsonMap<String, Json>, kind: &str) {
+    options.insert("KIND".into(), Json::String(kind.to_string()));
 }

@@ -121,12 +121,6 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
             None => group_by.push(compiler.expr(expr)?),
         }
     }
-    if !joins.is_empty() && window.is_none() {
-        return Err(sql_error(
-            "a JOIN of streams needs a window in GROUP BY, such as TUMBLINGWINDOW(ss, 10): it \
-             joins the rows of each window",
-        ));
-    }
     compiler.aggregates = Place::Allowed;
     let mut fields = Vec::with_capacity(select.projection.len());
     for item in &select.projection {
