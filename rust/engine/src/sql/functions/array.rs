@@ -75,35 +75,13 @@ pub(super) static FUNCTIONS: &[ScalarFunction] = &[
         )))
     }),
     f("array_join", 2, Some(3), array_join),
-    f("array_last_position", 2, Some(2), |a, _| {
-        if a[0].is_null() {
-            return Ok(Value::Int(-1));
-        }
-        let items = array_at(a, 0)?;
-        Ok(Value::Int(
-            items
-                .iter()
-                .rposition(|v| *v == a[1])
-                .map_or(-1, |p| p as i64),
-        ))
-    }),
+    f("array_last_position", 2, Some(2), |a, _| position(a, true)),
     f("array_map", 2, Some(2), array_map),
     f("array_max", 1, Some(1), |a, _| {
         extreme(a, Ordering::Greater)
     }),
     f("array_min", 1, Some(1), |a, _| extreme(a, Ordering::Less)),
-    f("array_position", 2, Some(2), |a, _| {
-        if a[0].is_null() {
-            return Ok(Value::Int(-1));
-        }
-        let items = array_at(a, 0)?;
-        Ok(Value::Int(
-            items
-                .iter()
-                .position(|v| *v == a[1])
-                .map_or(-1, |p| p as i64),
-        ))
-    }),
+    f("array_position", 2, Some(2), |a, _| position(a, false)),
     f("array_remove", 2, Some(2), |a, _| {
         if a[0].is_null() {
             return Ok(Value::Null);
@@ -397,6 +375,21 @@ fn sort_order(x: &Value, y: &Value) -> Ordering {
             _ => x.to_string().cmp(&y.to_string()),
         },
     })
+}
+
+/// The index of the first (or, `last`, the last) element equal to the second argument; -1 when
+/// there is none, or no array.
+fn position(a: &[Value], last: bool) -> Result<Value, String> {
+    if a[0].is_null() {
+        return Ok(Value::Int(-1));
+    }
+    let items = array_at(a, 0)?;
+    let found = if last {
+        items.iter().rposition(|v| *v == a[1])
+    } else {
+        items.iter().position(|v| *v == a[1])
+    };
+    Ok(Value::Int(found.map_or(-1, |p| p as i64)))
 }
 
 #[cfg(test)]
