@@ -44,10 +44,6 @@ impl Activity {
         }
     }
 
-    pub fn pending(&self) -> i64 {
-        *self.count()
-    }
-
     /// Blocks until nothing is pending, for at most `timeout`; whether it got there. Never call
     /// it from the engine's own threads.
     pub fn wait_idle(&self, timeout: Duration) -> bool {

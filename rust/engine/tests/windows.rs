@@ -435,3 +435,18 @@ fn a_state_window_runs_from_its_begin_condition_to_its_emit_condition() {
     // Rows before a begin are left out; the emit row closes the window, itself included.
     b.expect(&[r#"[{"ns":[2,3,4]}]"#, r#"[{"ns":[6,7]}]"#]);
 }
+
+#[test]
+fn with_send_error_a_late_row_reaches_the_sinks_as_an_error() {
+    let mut b = Bench::with(
+        r#"CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in", TIMESTAMP="ts")"#,
+        json!({"id": "r", "sql": "SELECT collect(n) AS ns FROM s GROUP BY COUNTWINDOW(5)",
+               "actions": [{"recorder": {}}],
+               "options": {"isEventTime": true, "lateTolerance": 0, "sendError": true}}),
+        0,
+    );
+    b.send(json!([{"n": 1, "ts": 5_000}, {"n": 2, "ts": 1_000}]));
+    b.expect(&[
+        r#"[{"error":"late row dropped: its event time 1000 is before the watermark 5000"}]"#,
+    ]);
+}

@@ -147,6 +147,8 @@ impl Operator {
             let received = batch.is_some();
             let now = clock.now_ms();
             let mut closed = Vec::new();
+            // `sendError` rows for rows that failed on their way into the window.
+            let mut results = Vec::new();
             match (&mut windower, batch) {
                 (Some(w), Some((emitter, batch))) if event_time.is_some() => {
                     if let Some(m) = &self.window_metrics {
@@ -162,7 +164,7 @@ impl Operator {
                             {
                                 Ok(time) => time,
                                 Err(e) => {
-                                    self.failed(&RowError::Where(e), now, &mut Vec::new());
+                                    self.failed(&RowError::Where(e), now, &mut results);
                                     continue;
                                 }
                             };
@@ -172,7 +174,7 @@ impl Operator {
                                 w.add([(time, emitter, tuple)], watermark, clock);
                             closed.extend(windows);
                             for e in errors {
-                                self.failed(&RowError::Where(e), now, &mut Vec::new());
+                                self.failed(&RowError::Where(e), now, &mut results);
                             }
                         }
                         if let Some(watermark) = et.watermark() {
@@ -190,7 +192,7 @@ impl Operator {
                         let (windows, errors) = w.add(tuples, now, clock);
                         closed.extend(windows);
                         for e in errors {
-                            self.failed(&RowError::Where(e), now, &mut Vec::new());
+                            self.failed(&RowError::Where(e), now, &mut results);
                         }
                     }
                 }
@@ -222,7 +224,7 @@ impl Operator {
                 }
                 (None, None) => {}
             }
-            let results = self.evaluate(closed, now);
+            results.extend(self.evaluate(closed, now));
             send(sinks, results).await;
             // The next timer is set before this round's work counts as done, so that whoever
             // waits for the engine to settle finds it set.
