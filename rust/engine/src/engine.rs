@@ -17,7 +17,7 @@ use tokio::runtime::Runtime;
 use crate::activity::Activity;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
-use crate::memory_topics::MemoryTopics;
+use crate::memory_topics::{MemoryTopics, RowBatch, Subscription};
 use crate::metrics::ConnectionState;
 use crate::metrics::OpMetrics;
 use crate::rule::RuleDef;
@@ -39,6 +39,8 @@ type SourceConfs = HashMap<String, HashMap<String, JsonMap<String, Json>>>;
 
 /// A rule checked and compiled, ready to be stored.
 struct PreparedRule {
+    /// The rule's JSON as it was given.
+    json: Arc<Json>,
     def: RuleDef,
     plan: SelectPlan,
     actions: Vec<Arc<ActionSpec>>,
@@ -107,6 +109,7 @@ enum Phase {
 }
 
 struct RuleEntry {
+    json: Arc<Json>,
     def: Arc<RuleDef>,
     plan: Arc<SelectPlan>,
     actions: Vec<Arc<ActionSpec>>,
@@ -141,6 +144,14 @@ pub struct RuleSummary {
     pub name: String,
     pub status: String,
     pub tags: Vec<String>,
+}
+
+/// One rule's metrics, as `Engine::rule_metrics` reports them.
+#[derive(Debug, Clone)]
+pub struct RuleMetrics {
+    pub id: String,
+    pub running: bool,
+    pub ops: Vec<Arc<OpMetrics>>,
 }
 
 const MANUAL_STOP: &str = "canceled manually";
@@ -199,6 +210,16 @@ impl Engine {
         }
     }
 
+    /// The engine's async runtime, for a host that serves requests beside the rules (the REST
+    /// server): work spawned there runs with the engine's own tasks, so the `_async` methods
+    /// can be awaited from it.
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        match &self.inner.runtime {
+            Some(runtime) => runtime.handle().clone(),
+            None => unreachable!("the runtime lives as long as the engine"),
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while the lock was held leaves the catalogue as it was; keep going.
         self.inner
@@ -247,6 +268,24 @@ impl Engine {
             .or_default()
             .insert(conf_key.to_string(), props);
         Ok(())
+    }
+
+    /// The property set `conf_key` of a source type, if it is defined.
+    pub fn source_conf(
+        &self,
+        source_type: &str,
+        conf_key: &str,
+    ) -> Result<Option<JsonMap<String, Json>>> {
+        self.source_type(source_type).map_err(Error::Stream)?;
+        let confs = self
+            .inner
+            .source_confs
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        Ok(confs
+            .get(source_type)
+            .and_then(|c| c.get(conf_key))
+            .cloned())
     }
 
     fn source_props(&self, def: &StreamDef) -> Result<JsonMap<String, Json>, String> {
@@ -451,7 +490,12 @@ impl Engine {
             }
             actions.push(Arc::new(spec));
         }
-        Ok(PreparedRule { def, plan, actions })
+        Ok(PreparedRule {
+            json: Arc::new(rule.clone()),
+            def,
+            plan,
+            actions,
+        })
     }
 
     /// Opens the source a rule reads a stream with: its own, or the stream's shared one.
@@ -502,7 +546,12 @@ impl Engine {
     }
 
     pub async fn create_rule_async(&self, rule: &Json) -> Result<String> {
-        let PreparedRule { def, plan, actions } = self.prepare_rule(rule)?;
+        let PreparedRule {
+            json,
+            def,
+            plan,
+            actions,
+        } = self.prepare_rule(rule)?;
         let id = def.id.clone();
         let start_now = {
             let mut state = self.state();
@@ -513,6 +562,7 @@ impl Engine {
             state.rules.insert(
                 id.clone(),
                 RuleEntry {
+                    json,
                     triggered: def.triggered,
                     def: Arc::new(def),
                     plan: Arc::new(plan),
@@ -530,6 +580,92 @@ impl Engine {
             self.start_rule_async(&id).await?;
         }
         Ok(id)
+    }
+
+    pub fn replace_rule(&self, rule: &Json) -> Result<()> {
+        self.block_on(self.replace_rule_async(rule))
+    }
+
+    /// Replaces a rule's definition (eKuiper's `PUT /rules/{id}`): the old run stops the way a
+    /// stop does, so what was queued for its sinks reaches them (and what they cached stays
+    /// cached for the new run), then the new definition starts if its `triggered` says so.
+    pub async fn replace_rule_async(&self, rule: &Json) -> Result<()> {
+        let PreparedRule {
+            json,
+            def,
+            plan,
+            actions,
+        } = self.prepare_rule(rule)?;
+        let id = def.id.clone();
+        if !self.state().rules.contains_key(&id) {
+            return Err(Error::RuleNotFound(id));
+        }
+        self.halt(&id, "the rule was replaced").await;
+        let start_now = {
+            let mut state = self.state();
+            let started = state.started;
+            let entry = state
+                .rules
+                .get_mut(&id)
+                .ok_or_else(|| Error::RuleNotFound(id.clone()))?;
+            entry.json = json;
+            entry.triggered = def.triggered;
+            entry.def = Arc::new(def);
+            entry.plan = Arc::new(plan);
+            entry.actions = actions;
+            started && entry.triggered
+        };
+        if start_now {
+            self.start_rule_async(&id).await?;
+        }
+        Ok(())
+    }
+
+    /// The rule's JSON as it was created or last replaced.
+    pub fn rule_json(&self, id: &str) -> Result<Json> {
+        self.state()
+            .rules
+            .get(id)
+            .map(|r| Json::clone(&r.json))
+            .ok_or_else(|| Error::RuleNotFound(id.to_string()))
+    }
+
+    /// Whether the user asked for the rule to run (its desired state).
+    pub fn rule_triggered(&self, id: &str) -> Result<bool> {
+        self.state()
+            .rules
+            .get(id)
+            .map(|r| r.triggered)
+            .ok_or_else(|| Error::RuleNotFound(id.to_string()))
+    }
+
+    /// The rule's operators as eKuiper's `GET /rules/{id}/topo` shows them: the sources, and
+    /// which operator feeds which.
+    pub fn rule_topo(&self, id: &str) -> Result<Json> {
+        let state = self.state();
+        let entry = state
+            .rules
+            .get(id)
+            .ok_or_else(|| Error::RuleNotFound(id.to_string()))?;
+        Ok(crate::rule::topo(&entry.plan, &entry.actions))
+    }
+
+    /// The metrics of every rule's current (or, once stopped, last) run, with its status, for
+    /// exporters such as Prometheus.
+    pub fn rule_metrics(&self) -> Vec<RuleMetrics> {
+        let state = self.state();
+        state
+            .rules
+            .values()
+            .map(|r| RuleMetrics {
+                id: r.def.id.clone(),
+                running: r.status().0 == "running",
+                ops: match &r.phase {
+                    Phase::Running(run) => run.metrics().to_vec(),
+                    _ => r.last_metrics.clone(),
+                },
+            })
+            .collect()
     }
 
     pub fn start_rule(&self, id: &str) -> Result<()> {
@@ -810,6 +946,21 @@ impl Engine {
     /// Returns how many subscriptions received them.
     pub fn publish(&self, topic: &str, rows: Vec<Row>) -> Result<usize> {
         self.block_on(self.inner.topics.publish(topic, rows))
+            .map_err(Error::Stream)
+    }
+
+    /// Subscribes to an in-process topic filter (`+` and `#` wildcards), as a memory stream
+    /// would: what `memory` sinks and `publish` send there arrives on the receiver until the
+    /// subscription is dropped. Call `subscription.activity().end(1)` for each batch taken,
+    /// or `wait_idle` waits for it.
+    pub fn subscribe(
+        &self,
+        filter: &str,
+        capacity: usize,
+    ) -> Result<(Subscription, tokio::sync::mpsc::Receiver<RowBatch>)> {
+        self.inner
+            .topics
+            .subscribe(filter, capacity)
             .map_err(Error::Stream)
     }
 

@@ -18,5 +18,5 @@ pub mod sql;
 pub mod stream;
 pub mod value;
 
-pub use engine::{Engine, EngineConfig, RuleSummary};
+pub use engine::{Engine, EngineConfig, RuleMetrics, RuleSummary};
 pub use error::{Error, Result};

@@ -142,6 +142,53 @@ struct CacheCounters {
     dropped: AtomicU64,
 }
 
+/// The upper bounds, in microseconds, of the latency histogram's buckets.
+pub const LATENCY_BUCKETS_US: [u64; 12] = [
+    50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000, 250_000, 1_000_000, 10_000_000,
+];
+
+/// How long an operator took per batch, in buckets that exporters turn into a histogram.
+#[derive(Debug, Default)]
+struct LatencyHistogram {
+    /// Not cumulative: observations whose latency fell in each bucket (the last holds those
+    /// above every bound).
+    buckets: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
+    sum_us: AtomicU64,
+}
+
+impl LatencyHistogram {
+    fn observe(&self, us: u64) {
+        let bucket = LATENCY_BUCKETS_US.partition_point(|&bound| bound < us);
+        self.buckets[bucket].fetch_add(1, Relaxed);
+        self.sum_us.fetch_add(us, Relaxed);
+    }
+}
+
+/// An operator's counters at one moment, for exporters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpSnapshot {
+    /// `source`, `op` or `sink`.
+    pub kind: String,
+    /// The operator id: the stream name for a source, `1_filter` for an operator, the action's
+    /// `key_index` for a sink.
+    pub op: String,
+    pub instance: String,
+    pub records_in: u64,
+    pub records_out: u64,
+    pub exceptions: u64,
+    pub buffer_length: u64,
+    /// Sinks only.
+    pub buffer_dropped: u64,
+    pub retries: u64,
+    /// Sources and sinks only: 1 connected, 0 connecting, -1 disconnected.
+    pub connection_status: Option<i64>,
+    /// Observations per bucket of [`LATENCY_BUCKETS_US`] (not cumulative), then one more for
+    /// those above every bound.
+    pub latency_buckets: Vec<u64>,
+    pub latency_count: u64,
+    pub latency_sum_us: u64,
+}
+
 /// The metrics of one operator instance: a source, an operator of the rule, or a sink.
 #[derive(Debug)]
 pub struct OpMetrics {
@@ -151,6 +198,7 @@ pub struct OpMetrics {
     records_out: AtomicU64,
     exceptions: AtomicU64,
     process_latency_us: AtomicU64,
+    latency: LatencyHistogram,
     last_invocation_ms: AtomicI64,
     last_exception_ms: AtomicI64,
     last_exception: Mutex<String>,
@@ -168,6 +216,7 @@ impl OpMetrics {
             records_out: AtomicU64::new(0),
             exceptions: AtomicU64::new(0),
             process_latency_us: AtomicU64::new(0),
+            latency: LatencyHistogram::default(),
             last_invocation_ms: AtomicI64::new(0),
             last_exception_ms: AtomicI64::new(0),
             last_exception: Mutex::new(String::new()),
@@ -215,10 +264,47 @@ impl OpMetrics {
         self.records_out.fetch_add(n as u64, Relaxed);
     }
 
-    /// Records the average time per record of the last batch.
+    /// Records how long a batch took: its average per record for the status, the whole
+    /// batch's time for the histogram.
     pub fn set_latency(&self, elapsed: std::time::Duration, records: usize) {
-        let per_record = elapsed.as_micros() as u64 / records.max(1) as u64;
-        self.process_latency_us.store(per_record, Relaxed);
+        let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.process_latency_us
+            .store(us / records.max(1) as u64, Relaxed);
+        self.latency.observe(us);
+    }
+
+    /// The counters as they stand, for exporters.
+    pub fn snapshot(&self) -> OpSnapshot {
+        // The prefix is `{kind}_{op}_{instance}`; an op id may itself hold underscores.
+        let (kind, rest) = self.prefix.split_once('_').unwrap_or((&self.prefix, ""));
+        let (op, instance) = rest.rsplit_once('_').unwrap_or((rest, "0"));
+        let buckets: Vec<u64> = self
+            .latency
+            .buckets
+            .iter()
+            .map(|b| b.load(Relaxed))
+            .collect();
+        OpSnapshot {
+            kind: kind.to_string(),
+            op: op.to_string(),
+            instance: instance.to_string(),
+            records_in: self.records_in.load(Relaxed),
+            records_out: self.records_out.load(Relaxed),
+            exceptions: self.exceptions.load(Relaxed),
+            buffer_length: self
+                .sink
+                .as_ref()
+                .map_or(0, |s| s.queue.length.load(Relaxed) as u64),
+            buffer_dropped: self
+                .sink
+                .as_ref()
+                .map_or(0, |s| s.queue.dropped.load(Relaxed)),
+            retries: self.sink.as_ref().map_or(0, |s| s.retries.load(Relaxed)),
+            connection_status: self.connection.as_ref().map(|c| c.status()),
+            latency_count: buckets.iter().sum(),
+            latency_buckets: buckets,
+            latency_sum_us: self.latency.sum_us.load(Relaxed),
+        }
     }
 
     pub fn add_exception(&self, message: &str, now_ms: i64) {
@@ -357,5 +443,35 @@ mod tests {
         assert_eq!(out["sink_log_0_0_buffer_length"], 4);
         assert_eq!(out["sink_log_0_0_collect_in_flight_ms"], 250);
         assert!(!out.contains_key("sink_log_0_0_cache_length"));
+    }
+
+    #[test]
+    fn snapshots_name_the_operator_and_bucket_latency() {
+        let m = OpMetrics::new("op_1_filter_0".into(), false);
+        m.set_latency(std::time::Duration::from_micros(30), 1);
+        m.set_latency(std::time::Duration::from_micros(700), 7);
+        m.set_latency(std::time::Duration::from_secs(20), 1);
+        let snap = m.snapshot();
+        assert_eq!((snap.kind.as_str(), snap.op.as_str()), ("op", "1_filter"));
+        assert_eq!(snap.instance, "0");
+        assert_eq!(snap.connection_status, None);
+        // 30 µs: <= 50 µs; 700 µs: <= 1 ms; 20 s: above every bound.
+        let mut expected = vec![0; LATENCY_BUCKETS_US.len() + 1];
+        expected[0] = 1;
+        expected[4] = 1;
+        expected[LATENCY_BUCKETS_US.len()] = 1;
+        assert_eq!(snap.latency_buckets, expected);
+        assert_eq!(snap.latency_count, 3);
+        assert_eq!(snap.latency_sum_us, 20_000_730);
+        let sink = OpMetrics::for_sink("sink_my_sink_0_1".into(), Arc::default(), false);
+        let snap = sink.snapshot();
+        assert_eq!(
+            (snap.kind.as_str(), snap.op.as_str()),
+            ("sink", "my_sink_0")
+        );
+        assert_eq!(
+            (snap.instance.as_str(), snap.connection_status),
+            ("1", Some(1))
+        );
     }
 }

@@ -8,7 +8,10 @@ use std::path::Path;
 use pyo3::prelude::*;
 
 use sinkbridge_engine::Engine;
+use std::sync::Arc;
+
 use sinkbridge_server::Host;
+use sinkbridge_server::rest::Plugins;
 
 use crate::errors::one_line;
 
@@ -50,9 +53,53 @@ impl Host for PythonHost {
         if let Some(why) = &self.unavailable {
             return Err(why.clone());
         }
-        let async_loop = std::sync::Arc::new(crate::async_sink::AsyncLoop::default());
+        let async_loop = Arc::new(crate::async_sink::AsyncLoop::default());
         crate::resolver::install(engine, &plugins_dir.to_string_lossy(), async_loop);
         Ok(())
+    }
+
+    fn plugins(&self, plugins_dir: &Path) -> Arc<dyn Plugins> {
+        Arc::new(PythonPlugins {
+            plugins_dir: plugins_dir.to_string_lossy().into_owned(),
+            unavailable: self.unavailable.clone(),
+        })
+    }
+}
+
+/// The plugins folder as the Python package sees it.
+struct PythonPlugins {
+    plugins_dir: String,
+    unavailable: Option<String>,
+}
+
+impl PythonPlugins {
+    fn call<T>(&self, f: impl for<'py> FnOnce(Python<'py>) -> PyResult<T>) -> Result<T, String> {
+        if let Some(why) = &self.unavailable {
+            return Err(why.clone());
+        }
+        Python::attach(|py| f(py).map_err(|e| one_line(py, &e)))
+    }
+}
+
+impl Plugins for PythonPlugins {
+    fn sinks(&self) -> Result<Vec<serde_json::Value>, String> {
+        let text: String = self.call(|py| {
+            py.import("sinkbridge._sink_catalog")?
+                .call_method1("describe_json", (&self.plugins_dir,))?
+                .extract()
+        })?;
+        serde_json::from_str(&text).map_err(|e| format!("the sink catalogue: {e}"))
+    }
+
+    fn install_portable(&self, name: &str, zip: &Path) -> Result<Vec<String>, String> {
+        self.call(|py| {
+            py.import("sinkbridge._plugins")?
+                .call_method1(
+                    "install_portable",
+                    (name, zip.to_string_lossy().as_ref(), &self.plugins_dir),
+                )?
+                .extract()
+        })
     }
 }
 

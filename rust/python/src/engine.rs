@@ -9,6 +9,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use sinkbridge_engine::{Engine, EngineConfig, Error};
+use sinkbridge_server::{ManagedEngine, Restored};
 
 use crate::async_sink::AsyncLoop;
 use crate::clock::PyManualClock;
@@ -20,6 +21,10 @@ use crate::sink_adapter::PySinkFactory;
 #[pyclass(name = "Engine", module = "sinkbridge._core", frozen)]
 pub struct PyEngine {
     engine: Engine,
+    /// The same engine, writing its definitions through to the data directory's catalog.
+    managed: ManagedEngine,
+    /// Persisted rules come back at the first start, once the script registered its sinks.
+    rules_restored: std::sync::atomic::AtomicBool,
     /// Where this engine's async sinks run.
     async_loop: Arc<AsyncLoop>,
 }
@@ -58,10 +63,22 @@ impl PyEngine {
         if let Some(clock) = clock {
             config.clock = clock.clock.clone();
         }
+        let data_dir = config.data_dir.clone();
         let engine = call(py, || Engine::new(config))?;
         let async_loop = Arc::new(AsyncLoop::default());
         resolver::install(&engine, &plugins_dir, async_loop.clone());
-        Ok(PyEngine { engine, async_loop })
+        let managed = ManagedEngine::open(engine.clone(), data_dir.as_deref())
+            .map_err(PyValueError::new_err)?;
+        let mut restored = Restored::default();
+        py.detach(|| managed.restore_streams(&mut restored))
+            .map_err(PyValueError::new_err)?;
+        report_unrestored(&restored);
+        Ok(PyEngine {
+            engine,
+            managed,
+            rules_restored: false.into(),
+            async_loop,
+        })
     }
 
     fn wait_idle(&self, py: Python<'_>, timeout: f64) -> PyResult<bool> {
@@ -74,11 +91,11 @@ impl PyEngine {
     }
 
     fn create_stream(&self, py: Python<'_>, sql: &str) -> PyResult<String> {
-        call(py, || self.engine.create_stream(sql))
+        call(py, || self.managed.create_stream(sql))
     }
 
     fn drop_stream(&self, py: Python<'_>, name: &str) -> PyResult<()> {
-        call(py, || self.engine.drop_stream(name))
+        call(py, || self.managed.drop_stream(name))
     }
 
     fn streams(&self) -> Vec<String> {
@@ -103,7 +120,7 @@ impl PyEngine {
                 serde_json::Value::Object(props) => props,
                 _ => return Err(Error::Stream("source properties must be a dict".into())),
             };
-            self.engine.set_source_conf(source_type, conf_key, props)
+            self.managed.set_source_conf(source_type, conf_key, props)
         })
     }
 
@@ -116,7 +133,12 @@ impl PyEngine {
     }
 
     fn create_rule(&self, py: Python<'_>, rule_json: &str) -> PyResult<String> {
-        call(py, || self.engine.create_rule(&json(rule_json, "rule")?))
+        call(py, || {
+            let rule = json(rule_json, "rule")?;
+            self.engine
+                .handle()
+                .block_on(self.managed.create_rule(&rule))
+        })
     }
 
     fn validate_rule(&self, py: Python<'_>, rule_json: &str) -> PyResult<()> {
@@ -128,15 +150,27 @@ impl PyEngine {
     }
 
     fn start_rule(&self, py: Python<'_>, rule_id: &str) -> PyResult<()> {
-        call(py, || self.engine.start_rule(rule_id))
+        call(py, || {
+            self.engine
+                .handle()
+                .block_on(self.managed.start_rule(rule_id))
+        })
     }
 
     fn stop_rule(&self, py: Python<'_>, rule_id: &str) -> PyResult<()> {
-        call(py, || self.engine.stop_rule(rule_id))
+        call(py, || {
+            self.engine
+                .handle()
+                .block_on(self.managed.stop_rule(rule_id))
+        })
     }
 
     fn delete_rule(&self, py: Python<'_>, rule_id: &str) -> PyResult<()> {
-        call(py, || self.engine.delete_rule(rule_id))
+        call(py, || {
+            self.engine
+                .handle()
+                .block_on(self.managed.delete_rule(rule_id))
+        })
     }
 
     fn rules(&self) -> String {
@@ -181,10 +215,31 @@ impl PyEngine {
     }
 
     fn start(&self, py: Python<'_>) -> PyResult<()> {
-        call(py, || self.engine.start())
+        call(py, || {
+            if !self
+                .rules_restored
+                .swap(true, std::sync::atomic::Ordering::AcqRel)
+            {
+                let mut restored = Restored::default();
+                self.engine
+                    .handle()
+                    .block_on(self.managed.restore_rules(&mut restored))
+                    .map_err(Error::Rule)?;
+                report_unrestored(&restored);
+            }
+            self.engine.start()
+        })
     }
 
     fn stop(&self, py: Python<'_>) {
         py.detach(|| self.engine.stop());
+    }
+}
+
+/// Definitions that were persisted but could not come back stay in the catalog (a later
+/// engine may have what they need); each is logged.
+fn report_unrestored(restored: &Restored) {
+    for failure in &restored.failures {
+        tracing::warn!(target: "sinkbridge.engine", "not restored from the data directory: {failure}");
     }
 }

@@ -5,6 +5,8 @@ mod event_time;
 mod operator;
 pub(crate) mod runtime;
 mod table;
+mod topo;
 mod window;
 
 pub use def::{Action, RestartStrategy, RuleDef, RuleOptions, json_type_name};
+pub(crate) use topo::topo;

@@ -282,6 +282,11 @@ impl RuleRun {
         self.failure.lock().ok().and_then(|f| f.clone())
     }
 
+    /// The metrics of every operator instance: sources, operators, then sinks.
+    pub fn metrics(&self) -> &[Arc<OpMetrics>] {
+        &self.metrics
+    }
+
     pub fn write_metrics(&self, out: &mut JsonMap<String, Json>, now_ms: i64) {
         for m in &self.metrics {
             m.write_status(out, now_ms);
