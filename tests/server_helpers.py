@@ -22,8 +22,8 @@ def free_port() -> int:
 
 
 class Server:
-    """A running server. ``args`` are extra `serve` arguments (the port, data and plugins
-    folders are set unless given)."""
+    """A running server. ``args`` are extra `serve` arguments; the port, data and plugins
+    folders are set unless ``settings_given`` says the arguments (or a config file) set them."""
 
     def __init__(
         self,
@@ -35,6 +35,7 @@ class Server:
         env: dict[str, str] | None = None,
         port: int | None = None,
         token: str | None = None,
+        settings_given: bool = False,
     ):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -44,15 +45,13 @@ class Server:
         self.token = token
         self.host = host
         self.tmp_path = tmp_path
+        defaults = ["--data-dir", str(self.data_dir), "--bind", f"127.0.0.1:{self.port}"]
         self.args = [
             *host_command(host),
             "--plugins-dir",
             str(self.plugins_dir),
             "serve",
-            "--data-dir",
-            str(self.data_dir),
-            "--bind",
-            f"127.0.0.1:{self.port}",
+            *([] if settings_given else defaults),
             *args,
         ]
         self.env = env

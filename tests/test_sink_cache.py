@@ -134,11 +134,13 @@ CRASH_SCRIPT = textwrap.dedent(
 
     engine = sb.Engine(data_dir=data_dir)
     engine.register_sink("target", Target)
-    engine.create_stream('CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in")')
-    engine.start()
-    engine.create_rule({"id": "r", "sql": "SELECT i FROM s",
-                        "actions": [{"target": {"enableCache": True, "resendInterval": 20}}]})
     if phase == "fill":
+        engine.create_stream('CREATE STREAM s () WITH (TYPE="memory", DATASOURCE="in")')
+    # On resume, the stream and the rule come back from the data directory by themselves.
+    engine.start()
+    if phase == "fill":
+        engine.create_rule({"id": "r", "sql": "SELECT i FROM s",
+                            "actions": [{"target": {"enableCache": True, "resendInterval": 20}}]})
         engine.publish("in", [{"i": i} for i in range(50)])
         while engine.rule_status("r")["sink_target_0_0_cache_length"] < 50:
             time.sleep(0.01)

@@ -253,7 +253,13 @@ impl Remote {
     /// until Ctrl-C, which ends that query; an empty line, `quit` or end of input ends the
     /// prompt.
     pub fn query(&self) -> Result<(), ClientError> {
-        let runtime = Self::runtime()?;
+        // A worker thread of its own: when Ctrl-C ends a query, its connection must close
+        // while the prompt waits for the next line, which only happens on a running runtime.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| ClientError::Unreachable(format!("cannot start the client: {e}")))?;
         let http = Self::http()?;
         let stdin = std::io::stdin();
         loop {

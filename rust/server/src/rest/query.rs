@@ -2,6 +2,8 @@
 //! `query` prompt. The query runs as a temporary rule (not persisted) whose results stream
 //! back as JSON lines, one row per line, for as long as the client keeps the response open;
 //! when it goes away, the rule is deleted.
+//! The rows are the rule's results as a `memory` sink publishes them, so every sink property
+//! a rule could give is left at its default.
 
 use std::convert::Infallible;
 
@@ -15,6 +17,8 @@ use serde_json::json;
 use sinkbridge_engine::Engine;
 
 use super::{ApiError, ApiResult, Body, Shared};
+
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +59,12 @@ pub async fn query(State(state): Shared, Body(query): Body<Query>) -> ApiResult<
     let lines = stream::unfold(
         (rows, subscription, cleanup),
         |(mut rows, subscription, cleanup)| async move {
-            let batch = rows.recv().await?;
+            // A client that went away is only noticed on a write: while no rows come, a blank
+            // line each second finds out (the CLI skips blank lines).
+            let Ok(batch) = tokio::time::timeout(HEARTBEAT, rows.recv()).await else {
+                return Some((Ok(Bytes::from_static(b"\n")), (rows, subscription, cleanup)));
+            };
+            let batch = batch?;
             subscription.activity().end(1);
             let mut text = String::new();
             for tuple in batch.iter() {
