@@ -5,6 +5,7 @@
     python3 bench/run.py --no-install    # reuse bench/.venv as it is
     python3 bench/run.py --rows 200000   # a smaller data set
     python3 bench/run.py --only mqtt     # only the MQTT scenarios
+    python3 bench/run.py --only server   # only the server scenario (10,000 rules over REST)
 
 Each scenario runs in its own process, so that its peak RSS is its own (read with wait4).
 Figures are rows per second over the whole input, best of ``--repeat`` runs, and the ratio to
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import server
 import windows
 
 HERE = Path(__file__).resolve().parent
@@ -637,8 +639,10 @@ def main() -> None:
     parser.add_argument(
         "--only",
         help="run only the file scenarios whose name contains this text (and the script); "
-        "`--only mqtt` runs only the MQTT scenarios, `--only windows` only the windows ones",
+        "`--only mqtt` runs only the MQTT scenarios, `--only windows` only the windows ones, "
+        "`--only server` only the server one",
     )
+    parser.add_argument("--rules", type=int, default=10_000, help="rules for the server scenario")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--expected", type=int, help=argparse.SUPPRESS)
@@ -659,12 +663,14 @@ def main() -> None:
     only = (args.only or "").lower()
     if not args.no_install:
         install()
-    if only not in ("mqtt", "windows"):
+    if only not in ("mqtt", "windows", "server"):
         run_files(args)
     if args.only is None or only == "mqtt":
         run_mqtt_section(args)
     if args.only is None or only == "windows":
         run_windows_section(args)
+    if args.only is None or only == "server":
+        server.report(server.run(VENV / "bin" / "sinkbridge", args.rules))
 
 
 if __name__ == "__main__":
