@@ -280,3 +280,14 @@ def test_bad_requests_get_400_naming_the_problem_and_the_server_keeps_going(serv
         for path in ["/streams", "/rules", "/rules/validate", "/batch/req", "/query"]:
             assert server.post(path, data=junk, headers={"Content-Type": "application/json"}).status_code >= 400
     assert server.get("/ping").status_code == 200
+
+
+def test_the_wheels_console_script_serves_too(tmp_path: Path) -> None:
+    server = Server(tmp_path, host="wheel").wait_ready()
+    try:
+        assert server.post("/streams", {"sql": MEMORY_STREAM}).status_code == 201
+        assert server.post("/rules", {"id": "r", "sql": "SELECT * FROM demo", "actions": [{"log": {}}]}).ok
+        assert server.get("/rules/r/status").json()["status"] == "running"
+        assert server.stop() == 0
+    finally:
+        server.kill()

@@ -8,7 +8,6 @@ mod query;
 mod rules;
 mod streams;
 
-use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -131,22 +130,17 @@ pub struct Body<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
-    fn from_request(
-        request: Request,
-        state: &S,
-    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
-        async move {
-            let bytes = Bytes::from_request(request, state).await.map_err(|r| {
-                let status = r.status();
-                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "invalid body: larger than the server's limit (max_body_bytes)".to_string()
-                } else {
-                    format!("invalid body: {}", r.body_text())
-                };
-                ApiError::new(status, error::UNDEFINED, message)
-            })?;
-            parse_body(&bytes).map(Body)
-        }
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state).await.map_err(|r| {
+            let status = r.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "invalid body: larger than the server's limit (max_body_bytes)".to_string()
+            } else {
+                format!("invalid body: {}", r.body_text())
+            };
+            ApiError::new(status, error::UNDEFINED, message)
+        })?;
+        parse_body(&bytes).map(Body)
     }
 }
 
