@@ -10,9 +10,9 @@
 use std::collections::VecDeque;
 
 use crate::clock::Clock;
+use crate::sql::Input;
 use crate::sql::expr::{EvalContext, Expr};
 use crate::sql::window::{WindowKind, WindowSpec};
-use crate::value::Tuple;
 
 /// A window that closed: its rows, and its start and end (Unix ms; end exclusive for time
 /// windows, the last row's time for count and sliding windows).
@@ -23,8 +23,9 @@ pub struct ClosedWindow {
     pub rows: Vec<Item>,
 }
 
-/// A row in a window, with the index of its stream in the rule's FROM.
-pub type Item = (usize, Tuple);
+/// A row in a window, with the index of its stream in the rule's FROM and its analytic
+/// function results.
+pub type Item = Input;
 
 #[derive(Debug)]
 pub struct Windower {
@@ -176,15 +177,19 @@ impl Windower {
     /// in processing time).
     pub fn add(
         &mut self,
-        tuples: impl IntoIterator<Item = (i64, usize, Tuple)>,
+        items: impl IntoIterator<Item = (i64, Item)>,
         now: i64,
         clock: &dyn Clock,
     ) -> (Vec<ClosedWindow>, Vec<String>) {
         let mut closed = Vec::new();
         let mut errors = Vec::new();
-        for (time, emitter, tuple) in tuples {
+        for (time, item) in items {
+            // Conditions here see the row and its analytic results, computed before the window.
+            let tuple = &item.tuple;
+            let analytics = item.analytics.as_slice();
             if let Some(filter) = &self.filter {
-                let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+                let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock)
+                    .with_analytics(analytics);
                 match filter.eval_condition(&ctx) {
                     Ok(true) => {}
                     Ok(false) => continue,
@@ -198,7 +203,8 @@ impl Windower {
                 self.next_end = self.first_end(time);
             }
             if let Some((begin, emit)) = &self.state {
-                let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+                let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock)
+                    .with_analytics(analytics);
                 if !self.state_open {
                     match begin.eval_condition(&ctx) {
                         Ok(true) => self.state_open = true,
@@ -210,7 +216,7 @@ impl Windower {
                     }
                 }
                 let emits = emit.eval_condition(&ctx);
-                self.rows.push_back((time, (emitter, tuple)));
+                self.rows.push_back((time, item));
                 match emits {
                     Ok(true) => {
                         self.state_open = false;
@@ -231,7 +237,8 @@ impl Windower {
             let triggers = match &self.trigger {
                 None => true,
                 Some(trigger) => {
-                    let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+                    let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock)
+                        .with_analytics(analytics);
                     trigger.eval_condition(&ctx).unwrap_or_else(|e| {
                         errors.push(format!("run Window Trigger error: {e}"));
                         false
@@ -240,7 +247,7 @@ impl Windower {
             };
             // Rows come in time order, except out-of-order rows in event time.
             let at = self.rows.partition_point(|(t, _)| *t <= time);
-            self.rows.insert(at, (time, (emitter, tuple)));
+            self.rows.insert(at, (time, item));
             match self.kind {
                 WindowKind::Sliding { length, delay } => {
                     if !triggers {

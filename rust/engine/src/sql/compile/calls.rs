@@ -91,6 +91,11 @@ impl Compiler {
                 }
             }
         }
+        if aggregate == Aggregate::Deduplicate && !matches!(extra.first(), Some(Value::Bool(_))) {
+            return Err(sql_error(format!(
+                "deduplicate(): the second argument (all) must be true or false, in {whole}"
+            )));
+        }
         Ok(Expr::Aggregate {
             aggregate,
             arg,

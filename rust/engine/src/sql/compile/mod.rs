@@ -2,6 +2,7 @@
 //! once per rule. Everything this version cannot run is rejected here, with the construct named.
 
 mod calls;
+mod special;
 
 use calls::meta_call;
 
@@ -23,6 +24,8 @@ use super::cast::CastType;
 use super::dialect::EkuiperDialect;
 use super::expr::{Expr, LikeSource};
 use super::functions::{self, NOT_YET_SUPPORTED};
+use super::hits::Hits;
+use super::invisible;
 use super::ops::{BinaryOp, LikePattern};
 use super::over_when;
 use super::plan::{Join, JoinKind, SelectField, SelectPlan};
@@ -46,7 +49,8 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
 
 /// Parses and compiles the SQL statement of the rule `rule_id`.
 pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPlan> {
-    let statements = Parser::parse_sql(&EkuiperDialect, &over_when::rewrite(sql))
+    let (text, invisible) = invisible::rewrite(&over_when::rewrite(sql));
+    let statements = Parser::parse_sql(&EkuiperDialect, &text)
         .map_err(|e| sql_error(format!("invalid SQL: {e}")))?;
     let statement = match statements.as_slice() {
         [one] => one,
@@ -93,6 +97,9 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
         aliases: Vec::new(),
         analytics: Vec::new(),
         rule_id: rule_id.map(str::to_string),
+        hits: None,
+        reads_event_time: false,
+        unnests: 0,
     };
     let mut joins = Vec::with_capacity(join_clauses.len());
     for (kind, on) in join_clauses {
@@ -101,11 +108,37 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
             on: on.map(|e| compiler.expr(e)).transpose()?,
         });
     }
+    compiler.aggregates = Place::Allowed;
+    let mut fields = Vec::with_capacity(select.projection.len());
+    for (i, item) in select.projection.iter().enumerate() {
+        let field = compiler.select_item(item)?;
+        if let SelectField::Expr { name, expr } = &field {
+            compiler.aliases.push((name.clone(), expr.clone()));
+        }
+        if !invisible.contains(&i) {
+            fields.push(field);
+        } else if !matches!(field, SelectField::Expr { .. }) {
+            return Err(sql_error(format!(
+                "INVISIBLE applies to an expression of the select list, found it after {item}"
+            )));
+        }
+        // An INVISIBLE field is only its name, for the fields after it, HAVING and ORDER BY.
+    }
+    // WHERE may use the select list's names, as in eKuiper (`... AS lc ... WHERE lc < 2`).
+    compiler.aggregates = Place::Where;
     let condition = select
         .selection
         .as_ref()
         .map(|e| compiler.expr(e))
         .transpose()?;
+    if let (Some(condition), Some(text)) = (&condition, &select.selection)
+        && condition.has_aggregate()
+    {
+        return Err(sql_error(format!(
+            "WHERE runs before grouping, so it cannot use an aggregate (through a name of the \
+             select list), found {text}; use HAVING"
+        )));
+    }
     compiler.aggregates = Place::GroupBy;
     let mut window = None;
     let mut group_by = Vec::new();
@@ -118,18 +151,19 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
                 )));
             }
             Some(spec) => window = Some(spec),
-            None => group_by.push(compiler.expr(expr)?),
+            None => {
+                let key = compiler.expr(expr)?;
+                if key.has_aggregate() {
+                    return Err(sql_error(format!(
+                        "GROUP BY cannot use an aggregate (through a name of the select list), \
+                         found {expr}"
+                    )));
+                }
+                group_by.push(key);
+            }
         }
     }
     compiler.aggregates = Place::Allowed;
-    let mut fields = Vec::with_capacity(select.projection.len());
-    for item in &select.projection {
-        let field = compiler.select_item(item)?;
-        if let SelectField::Expr { name, expr } = &field {
-            compiler.aliases.push((name.clone(), expr.clone()));
-        }
-        fields.push(field);
-    }
     let having = select
         .having
         .as_ref()
@@ -168,21 +202,29 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
         },
         Some(other) => return Err(not_yet(&other.to_string())),
     };
-    if !compiler.analytics.is_empty() && (window.is_some() || !group_by.is_empty()) {
-        return Err(not_yet(
-            "analytic functions (lag, latest, changed_col, had_changed, acc_*) in a rule with a \
-             window or GROUP BY",
-        ));
-    }
     let aggregate = !group_by.is_empty()
         || fields.iter().any(|f| match f {
-            SelectField::Expr { expr, .. } => expr.has_aggregate(),
+            SelectField::Expr { expr, .. } | SelectField::Unnest { expr, .. } => {
+                expr.has_aggregate()
+            }
             SelectField::WildcardExcept { replace, .. } => {
                 replace.iter().any(|(_, e)| e.has_aggregate())
             }
+            SelectField::ChangedCols(changed) => changed.args.iter().any(|a| match a {
+                super::changed_cols::ChangedArg::Expr(_, e) => e.has_aggregate(),
+                super::changed_cols::ChangedArg::Wildcard => false,
+            }),
             SelectField::Wildcard | SelectField::StreamWildcard(_) => false,
         })
-        || having.as_ref().is_some_and(Expr::has_aggregate);
+        || having.as_ref().is_some_and(Expr::has_aggregate)
+        || order_by.iter().any(|(e, _)| e.has_aggregate());
+    if compiler.hits == Some(false) && (window.is_some() || aggregate) {
+        return Err(sql_error(
+            "last_hit_count() and last_hit_time() count the rows of a rule without a window or \
+             GROUP BY; in this rule, use last_agg_hit_count() and last_agg_hit_time(), which \
+             count the groups that pass HAVING",
+        ));
+    }
     Ok(SelectPlan {
         sql: sql.to_string(),
         streams: compiler
@@ -208,6 +250,10 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
         order_by,
         limit,
         analytics: compiler.analytics.into_iter().map(Arc::new).collect(),
+        hits: compiler
+            .hits
+            .map(|aggregate| Arc::new(Hits::new(aggregate))),
+        reads_event_time: compiler.reads_event_time,
     })
 }
 
@@ -305,6 +351,12 @@ struct Compiler {
     analytics: Vec<AnalyticCall>,
     /// The rule's id, for `rule_id()`.
     rule_id: Option<String>,
+    /// Whether `last_hit_*` (false) or `last_agg_hit_*` (true) functions are read.
+    hits: Option<bool>,
+    /// Whether `event_time()` is read.
+    reads_event_time: bool,
+    /// How many `unnest()` the select list has.
+    unnests: usize,
 }
 
 impl Compiler {
@@ -328,6 +380,14 @@ impl Compiler {
     }
 
     fn select_item(&mut self, item: &SelectItem) -> Result<SelectField> {
+        let function = match item {
+            SelectItem::UnnamedExpr(expr) => self.select_function(expr, None)?,
+            SelectItem::ExprWithAlias { expr, alias } => self.select_function(expr, Some(alias))?,
+            _ => None,
+        };
+        if let Some(field) = function {
+            return Ok(field);
+        }
         match item {
             SelectItem::Wildcard(options)
                 if options.opt_except.is_some() || options.opt_replace.is_some() =>
@@ -747,6 +807,9 @@ impl Compiler {
         }
         if let Some(kind) = AnalyticKind::lookup(&lower) {
             return self.analytic(whole, function, kind);
+        }
+        if let Some(special) = self.special(whole, function, &lower)? {
+            return Ok(special);
         }
         if NOT_YET_SUPPORTED.contains(&lower.as_str()) {
             return Err(not_yet(&format!("the function {lower}()")));
