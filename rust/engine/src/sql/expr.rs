@@ -367,11 +367,8 @@ impl Expr {
                 };
                 outcome.map_err(|e| format!("{}(): {e}", aggregate.name()))
             }
-            Expr::Analytic(n) => ctx
-                .analytics
-                .get(*n)
-                .cloned()
-                .ok_or_else(|| "an analytic function was not computed for this row".to_string()),
+            // A row of a join without a row of the first stream has no analytic results.
+            Expr::Analytic(n) => Ok(ctx.analytics.get(*n).cloned().unwrap_or_default()),
             Expr::WindowStart => Ok(ctx
                 .window
                 .map_or(Value::Null, |(start, _)| Value::Int(start))),
