@@ -485,6 +485,19 @@ fn a_windows_event_time_is_its_end_and_last_agg_hit_counts_windows() {
 }
 
 #[test]
+fn in_a_window_without_aggregates_each_row_keeps_its_arrival_as_event_time() {
+    let mut b = Bench::new(
+        "SELECT a, event_time() - 1767225600000 AS et FROM s GROUP BY TUMBLINGWINDOW(ss, 10)",
+        3_000,
+    );
+    b.send(json!({"a": 1}));
+    b.at(5_000);
+    b.send(json!({"a": 2}));
+    b.at(10_000);
+    b.expect(&[r#"[{"a":1,"et":3000},{"a":2,"et":5000}]"#]);
+}
+
+#[test]
 fn without_a_window_event_time_is_the_rows_timestamp_in_event_time() {
     let b = Bench::event_time(
         "SELECT ts, event_time() AS et, last_hit_time() AS lt, last_hit_count() AS lc FROM s \

@@ -204,7 +204,8 @@ impl Operator {
                             };
                             let watermark = et.watermark().unwrap_or(time);
                             closed.extend(w.advance(watermark));
-                            let Some(item) = self.input(emitter, tuple, now, &mut results) else {
+                            let Some(item) = self.input(emitter, tuple, time, now, &mut results)
+                            else {
                                 continue;
                             };
                             let (windows, errors) = w.add([(time, item)], watermark, clock);
@@ -226,7 +227,7 @@ impl Operator {
                         }
                         let mut items = Vec::with_capacity(batch.len());
                         for tuple in owned(batch) {
-                            if let Some(item) = self.input(emitter, tuple, now, &mut results) {
+                            if let Some(item) = self.input(emitter, tuple, now, now, &mut results) {
                                 items.push((now, item));
                             }
                         }
@@ -257,7 +258,8 @@ impl Operator {
                                 },
                                 _ => now,
                             };
-                            let Some(item) = self.input(emitter, tuple, now, &mut results) else {
+                            let Some(item) = self.input(emitter, tuple, at, now, &mut results)
+                            else {
                                 continue;
                             };
                             let mut rows = vec![item];
@@ -314,14 +316,17 @@ impl Operator {
     /// A row of a stream as the statement takes it: with its analytic function results, which
     /// run over the rows of the first stream in FROM as they arrive, before WHERE and the
     /// window, as in eKuiper. A row whose analytic functions fail is reported and left out.
+    /// `time` is the row's: its timestamp in event time, else its arrival.
     fn input(
         &self,
         emitter: usize,
         tuple: Tuple,
+        time: i64,
         now: i64,
         results: &mut Vec<Value>,
     ) -> Option<Input> {
         let mut input = Input::new(emitter, tuple);
+        input.time = Some(time);
         if emitter == 0 && !self.plan.analytics.is_empty() {
             match self.plan.analyze(&input.tuple, self.clock.as_ref()) {
                 Ok(values) => input.analytics = values,

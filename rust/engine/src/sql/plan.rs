@@ -95,6 +95,9 @@ pub struct Input {
     pub stream: usize,
     pub tuple: Tuple,
     pub analytics: Vec<Value>,
+    /// The row's time (its timestamp in event time, else its arrival), for `event_time()`;
+    /// none for a table's rows.
+    pub time: Option<i64>,
 }
 
 impl Input {
@@ -103,6 +106,7 @@ impl Input {
             stream,
             tuple,
             analytics: Vec::new(),
+            time: None,
         }
     }
 }
@@ -115,6 +119,8 @@ pub struct Unit<'a> {
     pub parts: Option<&'a [Option<&'a Tuple>]>,
     /// The row's analytic function results, computed when it arrived.
     pub analytics: &'a [Value],
+    /// The row's time, when it is known.
+    pub time: Option<i64>,
 }
 
 impl<'a> Unit<'a> {
@@ -216,6 +222,7 @@ impl SelectPlan {
             tuple,
             parts: None,
             analytics,
+            time: None,
         };
         self.project_in(&ctx, unit, send_nil, send_meta)
     }
@@ -339,6 +346,7 @@ impl SelectPlan {
                     tuple: &input.tuple,
                     parts: None,
                     analytics: &input.analytics,
+                    time: input.time,
                 })
                 .collect();
             self.evaluate_units(&units, &output, &mut result);
@@ -346,12 +354,13 @@ impl SelectPlan {
             let joined = self.join(rows, window, clock, &mut result.errors);
             let units: Vec<Unit<'_>> = joined
                 .iter()
-                .filter_map(|(parts, analytics)| {
+                .filter_map(|(parts, first)| {
                     let tuple = parts.iter().flatten().next()?;
                     Some(Unit {
                         tuple,
                         parts: Some(parts.as_slice()),
-                        analytics,
+                        analytics: first.map_or(&[], |f| f.analytics.as_slice()),
+                        time: first.and_then(|f| f.time),
                     })
                 })
                 .collect();
@@ -361,7 +370,7 @@ impl SelectPlan {
     }
 
     /// The rows of the join, in eKuiper's way: the first stream's rows, joined with each next
-    /// stream's in turn; each with the analytic results of its first stream's row.
+    /// stream's in turn; each with its first stream's row (its analytic results and time).
     #[allow(
         clippy::type_complexity,
         reason = "a private step of evaluate, named by its parts"
@@ -372,22 +381,22 @@ impl SelectPlan {
         window: Option<(i64, i64)>,
         clock: &dyn Clock,
         errors: &mut Vec<RowError>,
-    ) -> Vec<(Vec<Option<&'t Tuple>>, &'t [Value])> {
+    ) -> Vec<(Vec<Option<&'t Tuple>>, Option<&'t Input>)> {
         let of = |emitter: usize| -> Vec<&'t Input> {
             rows.iter()
                 .filter(|input| input.stream == emitter)
                 .collect()
         };
-        let mut joined: Vec<(Vec<Option<&Tuple>>, &[Value])> = of(0)
+        let mut joined: Vec<(Vec<Option<&Tuple>>, Option<&Input>)> = of(0)
             .into_iter()
-            .map(|input| (vec![Some(&input.tuple)], input.analytics.as_slice()))
+            .map(|input| (vec![Some(&input.tuple)], Some(input)))
             .collect();
         for (i, join) in self.joins.iter().enumerate() {
             let right: Vec<&Tuple> = of(i + 1).into_iter().map(|input| &input.tuple).collect();
             let mut matched_right = vec![false; right.len()];
             let mut next = Vec::new();
-            for (left, analytics) in &joined {
-                let analytics: &[Value] = analytics;
+            for (left, first) in &joined {
+                let first: Option<&Input> = *first;
                 let mut matched = false;
                 for (j, r) in right.iter().enumerate() {
                     let mut candidate = left.clone();
@@ -398,7 +407,8 @@ impl SelectPlan {
                             let unit = Unit {
                                 tuple: candidate.iter().flatten().next().copied().unwrap_or(r),
                                 parts: Some(&candidate),
-                                analytics,
+                                analytics: first.map_or(&[], |f| f.analytics.as_slice()),
+                                time: first.and_then(|f| f.time),
                             };
                             let info = RowInfo::default();
                             match on.eval_condition(&unit.context(clock, window, info)) {
@@ -413,13 +423,13 @@ impl SelectPlan {
                     if keep {
                         matched = true;
                         matched_right[j] = true;
-                        next.push((candidate, analytics));
+                        next.push((candidate, first));
                     }
                 }
                 if !matched && matches!(join.kind, JoinKind::Left | JoinKind::Full) {
                     let mut row = left.clone();
                     row.push(None);
-                    next.push((row, analytics));
+                    next.push((row, first));
                 }
             }
             if matches!(join.kind, JoinKind::Right | JoinKind::Full) {
@@ -427,7 +437,7 @@ impl SelectPlan {
                     if !matched_right[j] {
                         let mut row = vec![None; i + 1];
                         row.push(Some(*r));
-                        next.push((row, &[][..]));
+                        next.push((row, None));
                     }
                 }
             }
@@ -439,8 +449,14 @@ impl SelectPlan {
     fn evaluate_units(&self, units: &[Unit<'_>], out: &Output<'_>, result: &mut WindowResult) {
         let (window, clock, info) = (out.window, out.clock, out.info);
         let mut passed: Vec<Unit<'_>> = Vec::with_capacity(units.len());
+        // WHERE, and a window's rows without aggregates, see each row's own time; a group's
+        // time is its window's end (or its one row's).
+        let own = |unit: &Unit<'_>| RowInfo {
+            event_time: unit.time.or(info.event_time),
+            ..info
+        };
         for unit in units {
-            match self.filter_in(&unit.context(clock, window, info)) {
+            match self.filter_in(&unit.context(clock, window, own(unit))) {
                 Ok(true) => passed.push(*unit),
                 Ok(false) => {}
                 Err(e) => result.errors.push(e),
@@ -493,7 +509,7 @@ impl SelectPlan {
             }
         } else {
             for unit in &passed {
-                emit(&unit.context(clock, window, info), *unit, result);
+                emit(&unit.context(clock, window, own(unit)), *unit, result);
             }
         }
         if !self.order_by.is_empty() {

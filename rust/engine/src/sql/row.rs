@@ -51,6 +51,7 @@ impl SelectPlan {
             tuple,
             parts: None,
             analytics: &analytics,
+            time: Some(event_time),
         };
         let row = self.project_in(&ctx, unit, send_nil, send_meta)?;
         let mut rows = self.unnest(row, send_nil)?;

@@ -408,7 +408,8 @@ fn collect_from(sql: &str, rows: &[(usize, serde_json::Value)]) -> (String, Vec<
 }
 
 /// Runs a compiled statement over one window of rows, [at - 1000, at), each tagged with its
-/// stream's index in FROM, their analytic functions computed first.
+/// stream's index in FROM, their analytic functions computed first; the n-th row's time is
+/// at - 1000 + n.
 pub(super) fn evaluate(
     plan: &SelectPlan,
     rows: &[(usize, serde_json::Value)],
@@ -416,9 +417,11 @@ pub(super) fn evaluate(
 ) -> (String, Vec<String>) {
     let inputs: Vec<Input> = rows
         .iter()
-        .map(|(stream, r)| {
+        .enumerate()
+        .map(|(i, (stream, r))| {
             let mut input = Input::new(*stream, Tuple::from(row(r.clone())));
             input.analytics = plan.analyze(&input.tuple, &SystemClock).unwrap();
+            input.time = Some(at - 1000 + i as i64);
             input
         })
         .collect();

@@ -105,6 +105,15 @@ fn event_time_is_the_rows_time_or_its_windows_end() {
         .0,
         r#"[{"n":2,"et":2000}]"#
     );
+    // WHERE, and rows without aggregates, see each row's own time.
+    assert_eq!(
+        collect(
+            "SELECT a, event_time() AS et FROM s WHERE event_time() > 1000 GROUP BY COUNTWINDOW(3)",
+            &[json!({"a": 1}), json!({"a": 2}), json!({"a": 3})]
+        )
+        .0,
+        r#"[{"a":2,"et":1001},{"a":3,"et":1002}]"#
+    );
     assert_eq!(
         compile_error("SELECT event_time(ts) FROM s"),
         "event_time() takes no arguments, found event_time(ts)"
