@@ -182,14 +182,14 @@ impl SelectPlan {
         Ok(values)
     }
 
-    /// Whether the WHERE clause lets `row` through (`analytics`: its analytic results).
+    /// Whether the WHERE clause lets `row` through (`analytics`: its analytic results), outside
+    /// a rule: the rule's counts and the row's time are for [`SelectPlan::run_row`].
     pub fn filter(
         &self,
         tuple: &Tuple,
         analytics: &[Value],
         clock: &dyn Clock,
     ) -> Result<bool, RowError> {
-        // What reads the rule's counts runs through `run_row`, which keeps them.
         self.filter_in(
             &EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock).with_analytics(analytics),
         )
