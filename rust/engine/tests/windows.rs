@@ -519,3 +519,22 @@ fn without_a_window_event_time_is_the_rows_timestamp_in_event_time() {
     let status = b.engine.rule_status("r").unwrap();
     assert_eq!(status["op_1_filter_0_exceptions_total"], 1, "{status:?}");
 }
+
+#[test]
+fn last_hit_time_in_a_sliding_windows_when_counts_the_rows_that_met_it() {
+    // eKuiper's way to throttle a sliding window: at most one window every 5 s.
+    let mut b = Bench::new(
+        "SELECT collect(n) AS ns FROM s GROUP BY SLIDINGWINDOW(ss, 10) \
+         OVER (WHEN event_time() - last_hit_time() >= 5000)",
+        0,
+    );
+    b.send(json!({"n": 1}));
+    b.at(2_000);
+    b.send(json!({"n": 2}));
+    b.at(6_000);
+    b.send(json!({"n": 3}));
+    b.at(8_000);
+    b.send(json!({"n": 4}));
+    b.expect(&[r#"[{"ns":[1]}]"#, r#"[{"ns":[1,2,3]}]"#]);
+    b.expect_no_more(2);
+}

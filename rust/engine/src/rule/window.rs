@@ -8,10 +8,12 @@
 //! over each closed window afterwards.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::sql::Input;
-use crate::sql::expr::{EvalContext, Expr};
+use crate::sql::expr::{EvalContext, Expr, RowInfo};
+use crate::sql::hits::Hits;
 use crate::sql::window::{WindowKind, WindowSpec};
 
 /// A window that closed: its rows, and its start and end (Unix ms; end exclusive for time
@@ -33,6 +35,8 @@ pub struct Windower {
     filter: Option<Expr>,
     /// Sliding windows: only rows that meet it close a window.
     trigger: Option<Expr>,
+    /// The rows that met the trigger, for `last_hit_count()` and `last_hit_time()` in it.
+    trigger_hits: Option<Arc<Hits>>,
     /// State windows: the begin and emit conditions, and whether one is open.
     state: Option<(Expr, Expr)>,
     state_open: bool,
@@ -69,6 +73,7 @@ impl Windower {
             kind: spec.kind.clone(),
             filter: spec.filter.clone(),
             trigger: spec.trigger.clone(),
+            trigger_hits: spec.trigger_hits.clone(),
             state: spec.state.clone(),
             state_open: false,
             rows: VecDeque::new(),
@@ -184,12 +189,21 @@ impl Windower {
         let mut closed = Vec::new();
         let mut errors = Vec::new();
         for (time, item) in items {
-            // Conditions here see the row and its analytic results, computed before the window.
+            // Conditions here see the row, its analytic results (computed before the window)
+            // and its time.
             let tuple = &item.tuple;
             let analytics = item.analytics.as_slice();
+            let info = RowInfo {
+                event_time: Some(time),
+                ..RowInfo::default()
+            };
+            let row_ctx = || {
+                EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock)
+                    .with_analytics(analytics)
+                    .with_info(info)
+            };
             if let Some(filter) = &self.filter {
-                let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock)
-                    .with_analytics(analytics);
+                let ctx = row_ctx();
                 match filter.eval_condition(&ctx) {
                     Ok(true) => {}
                     Ok(false) => continue,
@@ -203,8 +217,7 @@ impl Windower {
                 self.next_end = self.first_end(time);
             }
             if let Some((begin, emit)) = &self.state {
-                let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock)
-                    .with_analytics(analytics);
+                let ctx = row_ctx();
                 if !self.state_open {
                     match begin.eval_condition(&ctx) {
                         Ok(true) => self.state_open = true,
@@ -237,12 +250,19 @@ impl Windower {
             let triggers = match &self.trigger {
                 None => true,
                 Some(trigger) => {
-                    let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock)
-                        .with_analytics(analytics);
-                    trigger.eval_condition(&ctx).unwrap_or_else(|e| {
+                    // The trigger reads the hits before this row; a row that meets it is one.
+                    let ctx = match &self.trigger_hits {
+                        Some(hits) => row_ctx().with_info(hits.before(info)),
+                        None => row_ctx(),
+                    };
+                    let met = trigger.eval_condition(&ctx).unwrap_or_else(|e| {
                         errors.push(format!("run Window Trigger error: {e}"));
                         false
-                    })
+                    });
+                    if let (true, Some(hits)) = (met, &self.trigger_hits) {
+                        hits.hit(Some(time));
+                    }
+                    met
                 }
             };
             // Rows come in time order, except out-of-order rows in event time.

@@ -8,7 +8,7 @@ mod compile;
 mod dialect;
 pub mod expr;
 pub mod functions;
-mod hits;
+pub mod hits;
 mod invisible;
 pub mod ops;
 mod over_when;

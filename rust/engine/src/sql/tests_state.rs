@@ -42,6 +42,13 @@ fn last_hit_counts_the_rows_that_passed_where_before() {
          GROUP BY; in this rule, use last_agg_hit_count() and last_agg_hit_time(), which count \
          the groups that pass HAVING"
     );
+    // In a sliding window's WHEN they count the rows that met it (see tests/windows.rs).
+    assert!(
+        compile_select(
+            "SELECT count(*) FROM s GROUP BY SLIDINGWINDOW(ss, 10) OVER (WHEN last_hit_count() < 3)"
+        )
+        .is_ok()
+    );
     assert_eq!(
         compile_error("SELECT last_hit_count(1) FROM s"),
         "last_hit_count() takes no arguments, found last_hit_count(1)"

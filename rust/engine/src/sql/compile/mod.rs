@@ -101,6 +101,8 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
         hits: None,
         reads_event_time: false,
         unnests: 0,
+        in_trigger: false,
+        trigger_hits: false,
     };
     let mut joins = Vec::with_capacity(join_clauses.len());
     for (kind, on) in join_clauses {
@@ -358,6 +360,10 @@ struct Compiler {
     reads_event_time: bool,
     /// How many `unnest()` the select list has.
     unnests: usize,
+    /// Whether a sliding window's `OVER (WHEN ...)` is being compiled, and whether it reads
+    /// `last_hit_count()` or `last_hit_time()`: those count the rows that met it.
+    in_trigger: bool,
+    trigger_hits: bool,
 }
 
 impl Compiler {

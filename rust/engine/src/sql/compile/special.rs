@@ -61,6 +61,11 @@ impl Compiler {
     }
 
     fn last_hit(&mut self, whole: &ast::Expr, kind: HitKind) -> Result<Expr> {
+        // In a sliding window's WHEN, eKuiper counts the rows that met it.
+        if self.in_trigger && !kind.aggregate() {
+            self.trigger_hits = true;
+            return Ok(Expr::LastHit(kind));
+        }
         if kind.aggregate() && matches!(self.aggregates, Place::Where | Place::GroupBy) {
             return Err(sql_error(format!(
                 "{whole} counts the groups that pass HAVING, so it cannot be used in WHERE or \
