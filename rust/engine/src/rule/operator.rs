@@ -99,8 +99,7 @@ impl Operator {
                         passed += 1;
                         // unnest() of an empty array makes no result at all.
                         if !rows.is_empty() {
-                            results
-                                .push(Value::array(rows.into_iter().map(Value::object).collect()));
+                            results.push(Value::array(rows));
                         }
                     }
                     Ok(None) => {}

@@ -14,8 +14,8 @@ impl SelectPlan {
         self.reads_event_time || self.hits.is_some()
     }
 
-    /// The result rows of one row (none when WHERE filters it out: `Ok(None)`); `event_time`
-    /// is its timestamp in event time, else its arrival.
+    /// The result rows of one row, as objects (none when WHERE filters it out: `Ok(None)`);
+    /// `event_time` is its timestamp in event time, else its arrival.
     pub fn run_row(
         &self,
         tuple: &Tuple,
@@ -23,7 +23,7 @@ impl SelectPlan {
         clock: &dyn Clock,
         send_nil: bool,
         send_meta: bool,
-    ) -> Result<Option<Vec<Row>>, RowError> {
+    ) -> Result<Option<Vec<Value>>, RowError> {
         let analytics = self.analyze(tuple, clock)?;
         let mut info = RowInfo {
             event_time: Some(event_time),
@@ -54,11 +54,22 @@ impl SelectPlan {
             time: Some(event_time),
         };
         let row = self.project_in(&ctx, unit, send_nil, send_meta)?;
+        // Most rules make one row of a row: no list of rows to build on the way.
+        if !self
+            .fields
+            .iter()
+            .any(|f| matches!(f, SelectField::Unnest { .. }))
+        {
+            return Ok(Some(match self.limit {
+                Some(0) => Vec::new(),
+                _ => vec![Value::object(row)],
+            }));
+        }
         let mut rows = self.unnest(row, send_nil)?;
         if let Some(limit) = self.limit {
             rows.truncate(limit);
         }
-        Ok(Some(rows))
+        Ok(Some(rows.into_iter().map(Value::object).collect()))
     }
 
     /// A result row as the rows it makes: itself, or with `unnest(array)`, one per element

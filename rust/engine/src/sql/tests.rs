@@ -27,9 +27,7 @@ fn run_with(sql: &str, rows: &[serde_json::Value], send_nil: bool) -> Vec<String
             match plan.run_row(&r, 1000 + i as i64, &SystemClock, send_nil, false) {
                 Ok(None) => "-".to_string(),
                 Ok(Some(mut rows)) if rows.len() == 1 => to_json_string(&rows.remove(0)),
-                Ok(Some(rows)) => {
-                    to_json_string(&Value::array(rows.into_iter().map(Value::object).collect()))
-                }
+                Ok(Some(rows)) => to_json_string(&Value::array(rows)),
                 Err(RowError::Select(e) | RowError::Where(e)) => e,
             }
         })
