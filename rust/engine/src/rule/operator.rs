@@ -343,15 +343,15 @@ impl Operator {
         let mut results = Vec::new();
         let windowed = self.plan.window.is_some();
         for mut window in closed {
-            if windowed {
-                // A window's rows are joined with the tables as they stand when it closes.
-                window.rows.extend(self.table_rows());
-            }
             let started = Instant::now();
             if let Some(m) = &self.window_metrics {
                 m.add_out(window.rows.len());
             }
             self.project_metrics.add_in(window.rows.len(), now);
+            if windowed {
+                // A window's rows are joined with the tables as they stand when it closes.
+                window.rows.extend(self.table_rows());
+            }
             let bounds = windowed.then_some((window.start, window.end));
             let out = self.plan.evaluate(
                 &window.rows,
