@@ -102,6 +102,15 @@ def test_row_number_invisible_fields_and_deduplicate_in_a_window(engine: sb.Engi
     ]
 
 
+def test_row_number_over_a_partition(engine: sb.Engine) -> None:
+    rule(
+        engine,
+        "SELECT a, b, row_number() OVER (PARTITION BY a ORDER BY b DESC) AS rn FROM demo GROUP BY COUNTWINDOW(3)",
+    )
+    send(engine, "demo", [{"a": 2, "b": 1}, {"a": 1, "b": 1}, {"a": 2, "b": 5}])
+    assert Keep.results == [[{"a": 1, "b": 1, "rn": 1}, {"a": 2, "b": 5, "rn": 1}, {"a": 2, "b": 1, "rn": 2}]]
+
+
 def test_analytic_functions_and_window_hits(engine: sb.Engine, clock: ManualClock) -> None:
     # lag sees each row as it arrives, before WHERE and the window; event_time() of a window
     # is its end, and last_agg_hit_time() the end of the last window that passed HAVING.

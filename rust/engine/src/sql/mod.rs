@@ -10,6 +10,7 @@ pub mod expr;
 pub mod functions;
 pub mod hits;
 mod invisible;
+mod numbering;
 pub mod ops;
 mod over_when;
 mod plan;

@@ -13,6 +13,7 @@ use super::analytic::AnalyticCall;
 use super::changed_cols::ChangedCols;
 use super::expr::{EvalContext, Expr, RowInfo};
 use super::hits::Hits;
+use super::numbering::Numbering;
 use super::window::WindowSpec;
 
 /// One item of the select list.
@@ -70,6 +71,8 @@ pub struct SelectPlan {
     pub hits: Option<Arc<Hits>>,
     /// Whether `event_time()` is read: rows then need their time.
     pub reads_event_time: bool,
+    /// `row_number() OVER (...)`: how results are numbered, when not in their order.
+    pub numbering: Option<Numbering>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -462,54 +465,69 @@ impl SelectPlan {
                 Err(e) => result.errors.push(e),
             }
         }
-        let mut ordered: Vec<(Vec<Value>, Row)> = Vec::new();
-        let mut numbered = 0;
-        // HAVING, then (for what passes) row_number(), the hit counts, SELECT and ORDER BY's
-        // keys, in eKuiper's order.
-        let mut emit = |ctx: &EvalContext<'_>, first: Unit<'_>, result: &mut WindowResult| {
+        // The results to make: a unit (the first row of its group) and, when rows are
+        // grouped, its group. A group's time is its window's end, a lone row's its own.
+        let groups = match self.aggregate {
+            true => self.groups(&passed, clock, window, &mut result.errors),
+            false => Vec::new(),
+        };
+        let members: Vec<Member<'_>> = match self.aggregate {
+            true => groups.iter().map(|g| (g[0], Some(g.as_slice()))).collect(),
+            false => passed.iter().map(|u| (*u, None)).collect(),
+        };
+        let context = |i: usize, info: RowInfo| {
+            let (first, group) = members[i];
+            EvalContext {
+                group,
+                ..first.context(clock, window, info)
+            }
+        };
+        // HAVING, with the hit counts as they stood before (and row_number() as it would be);
+        // what passes is counted.
+        let mut kept: Vec<(usize, RowInfo)> = Vec::with_capacity(members.len());
+        for (i, (first, group)) in members.iter().enumerate() {
             let mut info = RowInfo {
-                row_number: Some(numbered + 1),
-                ..ctx.info
+                row_number: Some(kept.len() as i64 + 1),
+                ..match group {
+                    Some(_) => info,
+                    None => own(first),
+                }
             };
             if let Some(hits) = &self.hits {
                 info = hits.before(info);
             }
-            let ctx = EvalContext { info, ..*ctx };
-            let outcome = self.having_in(&ctx).and_then(|keep| {
-                if !keep {
-                    return Ok(None);
+            match self.having_in(&context(i, info)) {
+                Ok(true) => {
+                    if let Some(hits) = &self.hits {
+                        hits.hit(info.event_time);
+                    }
+                    kept.push((i, info));
                 }
-                numbered += 1;
-                if let Some(hits) = &self.hits {
-                    hits.hit(info.event_time);
-                }
-                let row = self.project_in(&ctx, first, out.send_nil, out.send_meta)?;
-                let keys = self
-                    .order_by
-                    .iter()
-                    .map(|(e, _)| e.eval(&ctx))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| RowError::Select(format!("run Order By error: {e}")))?;
-                Ok(Some((keys, row)))
-            });
-            match outcome {
-                Ok(Some(out)) => ordered.push(out),
-                Ok(None) => {}
+                Ok(false) => {}
                 Err(e) => result.errors.push(e),
             }
-        };
-        if self.aggregate {
-            for group in self.groups(&passed, clock, window, &mut result.errors) {
-                let first = group[0];
-                let ctx = EvalContext {
-                    group: Some(&group),
-                    ..first.context(clock, window, info)
-                };
-                emit(&ctx, first, result);
-            }
-        } else {
-            for unit in &passed {
-                emit(&unit.context(clock, window, own(unit)), *unit, result);
+        }
+        if let Some(numbering) = &self.numbering {
+            kept = numbering.number(kept, context, &mut result.errors);
+        }
+        // SELECT, and ORDER BY's keys.
+        let mut ordered: Vec<(Vec<Value>, Row)> = Vec::with_capacity(kept.len());
+        for (i, info) in kept {
+            let ctx = context(i, info);
+            let outcome = self
+                .project_in(&ctx, members[i].0, out.send_nil, out.send_meta)
+                .and_then(|row| {
+                    let keys = self
+                        .order_by
+                        .iter()
+                        .map(|(e, _)| e.eval(&ctx))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| RowError::Select(format!("run Order By error: {e}")))?;
+                    Ok((keys, row))
+                });
+            match outcome {
+                Ok(out) => ordered.push(out),
+                Err(e) => result.errors.push(e),
             }
         }
         if !self.order_by.is_empty() {
@@ -643,9 +661,12 @@ impl PartialEq for GroupKey {
 
 impl Eq for GroupKey {}
 
+/// A result to make: a unit (the first row of its group) and its group, if rows are grouped.
+type Member<'a> = (Unit<'a>, Option<&'a [Unit<'a>]>);
+
 /// ORDER BY's order: nulls first, then numbers, strings, booleans and times each among
 /// themselves; values of different kinds by kind.
-fn order_values(a: &Value, b: &Value) -> Ordering {
+pub(super) fn order_values(a: &Value, b: &Value) -> Ordering {
     fn rank(v: &Value) -> u8 {
         match v {
             Value::Null => 0,

@@ -225,9 +225,41 @@ fn row_number_numbers_the_results() {
         compile_error("SELECT row_number(a) FROM s"),
         "row_number() takes no arguments, found row_number(a)"
     );
+    // With OVER: numbered within each partition (partitions in the order of their keys), in
+    // its ORDER BY, after eKuiper's windowFunc operator tests; the statement's ORDER BY comes
+    // after.
+    let rows = [
+        json!({"a": 2, "b": 2}),
+        json!({"a": 1, "b": 2}),
+        json!({"a": 2, "b": 1}),
+        json!({"a": 1, "b": 1}),
+    ];
+    let numbered = "SELECT a, b, row_number() OVER (PARTITION BY a ORDER BY b) AS rn FROM s \
+                    GROUP BY COUNTWINDOW(4)";
     assert_eq!(
-        compile_error("SELECT row_number() OVER (PARTITION BY a) FROM s"),
-        "row_number() takes no OVER or FILTER clause, found row_number() OVER (PARTITION BY a)"
+        collect(numbered, &rows).0,
+        r#"[{"a":1,"b":1,"rn":1},{"a":1,"b":2,"rn":2},{"a":2,"b":1,"rn":1},{"a":2,"b":2,"rn":2}]"#
+    );
+    assert_eq!(
+        collect(&format!("{numbered} ORDER BY rn DESC"), &rows).0,
+        r#"[{"a":1,"b":2,"rn":2},{"a":2,"b":2,"rn":2},{"a":1,"b":1,"rn":1},{"a":2,"b":1,"rn":1}]"#
+    );
+    assert_eq!(
+        collect(
+            "SELECT b, row_number() OVER (ORDER BY b DESC) AS rn FROM s GROUP BY COUNTWINDOW(4)",
+            &rows
+        )
+        .0,
+        r#"[{"b":2,"rn":1},{"b":2,"rn":2},{"b":1,"rn":3},{"b":1,"rn":4}]"#
+    );
+    assert_eq!(
+        compile_error("SELECT row_number() AS x, row_number() OVER (ORDER BY a) AS y FROM s"),
+        "a rule numbers its results one way: every row_number() takes the same OVER, found \
+         row_number() OVER (ORDER BY a)"
+    );
+    assert_eq!(
+        compile_error("SELECT row_number() OVER (WHEN a > 1) FROM s"),
+        "row_number() takes OVER (PARTITION BY ... ORDER BY ...), not OVER (WHEN ...)"
     );
 }
 

@@ -27,6 +27,7 @@ use super::expr::{Expr, LikeSource};
 use super::functions::{self, NOT_YET_SUPPORTED};
 use super::hits::Hits;
 use super::invisible;
+use super::numbering::Numbering;
 use super::ops::{BinaryOp, LikePattern};
 use super::over_when;
 use super::plan::{Join, JoinKind, SelectField, SelectPlan};
@@ -103,6 +104,7 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
         unnests: 0,
         in_trigger: false,
         trigger_hits: false,
+        row_number: None,
     };
     let mut joins = Vec::with_capacity(join_clauses.len());
     for (kind, on) in join_clauses {
@@ -257,6 +259,7 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
             .hits
             .map(|aggregate| Arc::new(Hits::new(aggregate))),
         reads_event_time: compiler.reads_event_time,
+        numbering: compiler.row_number.and_then(|(_, numbering)| numbering),
     })
 }
 
@@ -364,6 +367,8 @@ struct Compiler {
     /// `last_hit_count()` or `last_hit_time()`: those count the rows that met it.
     in_trigger: bool,
     trigger_hits: bool,
+    /// The OVER clause of `row_number()` (its text, and how it numbers), once one is met.
+    row_number: Option<(String, Option<Numbering>)>,
 }
 
 impl Compiler {

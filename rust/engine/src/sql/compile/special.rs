@@ -10,6 +10,8 @@ use super::{Compiler, Place, sql_error};
 use crate::error::Result;
 use crate::sql::changed_cols::{ChangedArg, ChangedCols};
 use crate::sql::expr::{Expr, HitKind};
+use crate::sql::numbering::Numbering;
+use crate::sql::over_when;
 use crate::sql::plan::SelectField;
 use crate::value::{Key, Value, intern};
 
@@ -33,6 +35,7 @@ impl Compiler {
                          GROUP BY, found {whole}"
                     )));
                 }
+                self.row_number_over(whole, function.over.as_ref())?;
                 Expr::RowNumber
             }
             "unnest" | "changed_cols" => {
@@ -47,7 +50,7 @@ impl Compiler {
                 None => return Ok(None),
             },
         };
-        if function.over.is_some() || function.filter.is_some() {
+        if (function.over.is_some() && name != "row_number") || function.filter.is_some() {
             return Err(sql_error(format!(
                 "{name}() takes no OVER or FILTER clause, found {whole}"
             )));
@@ -58,6 +61,59 @@ impl Compiler {
             )));
         }
         Ok(Some(expr))
+    }
+
+    /// `row_number() [OVER ([PARTITION BY ...] [ORDER BY ...])]`: a rule numbers its results
+    /// one way, so every `row_number()` of a statement has the same OVER.
+    fn row_number_over(&mut self, whole: &ast::Expr, over: Option<&ast::WindowType>) -> Result<()> {
+        let text = over.map(|o| o.to_string()).unwrap_or_default();
+        if let Some((seen, _)) = &self.row_number {
+            if *seen != text {
+                return Err(sql_error(format!(
+                    "a rule numbers its results one way: every row_number() takes the same OVER, \
+                     found {whole}"
+                )));
+            }
+            return Ok(());
+        }
+        let numbering = match over {
+            None => None,
+            Some(ast::WindowType::WindowSpec(spec))
+                if spec.window_name.is_none() && spec.window_frame.is_none() =>
+            {
+                let partition = spec
+                    .partition_by
+                    .iter()
+                    .map(|e| self.expr(e))
+                    .collect::<Result<Vec<_>>>()?;
+                let mut order = Vec::with_capacity(spec.order_by.len());
+                for o in &spec.order_by {
+                    let descending = match &o.options.sort {
+                        None | Some(ast::OrderBySort::Asc) => false,
+                        Some(ast::OrderBySort::Desc) => true,
+                        Some(_) => {
+                            return Err(sql_error(format!("unsupported ORDER BY in {whole}")));
+                        }
+                    };
+                    if matches!(&o.expr, ast::Expr::Function(f) if f.name.to_string() == over_when::WHEN_MARKER)
+                    {
+                        return Err(sql_error(
+                            "row_number() takes OVER (PARTITION BY ... ORDER BY ...), not \
+                             OVER (WHEN ...)",
+                        ));
+                    }
+                    order.push((self.expr(&o.expr)?, descending));
+                }
+                Some(Numbering { partition, order })
+            }
+            Some(other) => {
+                return Err(sql_error(format!(
+                    "row_number() takes OVER (PARTITION BY ... ORDER BY ...), found OVER {other}"
+                )));
+            }
+        };
+        self.row_number = Some((text, numbering));
+        Ok(())
     }
 
     fn last_hit(&mut self, whole: &ast::Expr, kind: HitKind) -> Result<Expr> {
