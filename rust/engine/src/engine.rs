@@ -439,17 +439,13 @@ impl Engine {
                     "rule {id:?}: sql: stream {name} does not exist; create it first"
                 )));
             };
-            // Tables are joined to a stream: read as they stand, by rules without a window.
+            // Tables are joined to a stream: read as they stand when a row (or a window) is
+            // joined.
             let refuse = |why: String| Err(Error::Sql(format!("rule {id:?}: sql: {why}")));
             match (i, stream.table, plan.window.is_some()) {
                 (0, true, _) => {
                     return refuse(format!(
                         "FROM names the table {name}: a rule reads a stream, and joins tables to it"
-                    ));
-                }
-                (_, true, true) => {
-                    return refuse(format!(
-                        "joining the table {name} in a rule with a window is not supported yet"
                     ));
                 }
                 (i, false, false) if i > 0 => {
@@ -461,7 +457,8 @@ impl Engine {
                 }
                 _ => {}
             }
-            if def.options.is_event_time && stream.options.timestamp.is_none() {
+            // A table's rows do not move time, so a table needs no TIMESTAMP.
+            if def.options.is_event_time && !stream.table && stream.options.timestamp.is_none() {
                 return Err(Error::Rule(format!(
                     "rule {id:?}: options.isEventTime: the stream {} names no TIMESTAMP field to \
                      take each row's event time from",

@@ -460,11 +460,26 @@ fn streams_join_tables_as_they_stand() {
     };
     assert!(err("SELECT * FROM devices").contains("FROM names the table devices"));
     assert!(
-        err("SELECT * FROM readings JOIN devices ON readings.id = devices.id GROUP BY COUNTWINDOW(2)")
-            .contains("joining the table devices in a rule with a window is not supported yet")
-    );
-    assert!(
         err("SELECT * FROM readings JOIN readings AS r2 ON readings.id = r2.id")
             .contains("a JOIN of streams needs a window")
     );
+
+    // In a rule with a window, each window's rows join the table as it stands when it closes
+    // (the rule's table holds the rows it has seen: not those before it started).
+    engine
+        .create_rule(&json!({"id": "w", "sql": "SELECT readings.id, devices.room FROM readings \
+                              LEFT JOIN devices ON readings.id = devices.id GROUP BY COUNTWINDOW(2)",
+                             "actions": [{"recorder": {}}]}))
+        .unwrap();
+    engine
+        .publish("devices", rows(json!({"id": 2, "room": "cellar"})))
+        .unwrap();
+    assert!(engine.wait_idle(Duration::from_secs(10)));
+    engine
+        .publish(
+            "readings",
+            rows(json!([{"id": 2, "t": 5}, {"id": 1, "t": 6}])),
+        )
+        .unwrap();
+    recorder.wait_until(|r| r.contains(&r#"[{"id":2,"room":"cellar"},{"id":1}]"#.to_string()));
 }

@@ -450,3 +450,91 @@ fn with_send_error_a_late_row_reaches_the_sinks_as_an_error() {
         r#"[{"error":"late row dropped: its event time 1000 is before the watermark 5000"}]"#,
     ]);
 }
+
+#[test]
+fn analytic_functions_run_on_each_row_before_the_window() {
+    // lag sees every row as it arrives, the ones WHERE then drops included.
+    let mut b = Bench::new(
+        "SELECT t, lag(t) AS prev FROM s WHERE t > 1 GROUP BY COUNTWINDOW(2)",
+        0,
+    );
+    b.send(json!([{"t": 1}, {"t": 2}]));
+    b.send(json!([{"t": 3}, {"t": 4}]));
+    b.expect(&[
+        r#"[{"t":2,"prev":1}]"#,
+        r#"[{"t":3,"prev":2},{"t":4,"prev":3}]"#,
+    ]);
+}
+
+#[test]
+fn a_windows_event_time_is_its_end_and_last_agg_hit_counts_windows() {
+    let mut b = Bench::new(
+        "SELECT count(*) AS n, event_time() - 1767225600000 AS et, last_agg_hit_time() AS lt, \
+         last_agg_hit_count() AS lc FROM s GROUP BY TUMBLINGWINDOW(ss, 10)",
+        3_000,
+    );
+    b.send(json!([{"a": 1}, {"a": 2}]));
+    b.at(10_000);
+    b.at(15_000);
+    b.send(json!({"a": 3}));
+    b.at(20_000);
+    b.expect(&[
+        r#"[{"n":2,"et":10000,"lt":0,"lc":0}]"#,
+        r#"[{"n":1,"et":20000,"lt":1767225610000,"lc":1}]"#,
+    ]);
+}
+
+#[test]
+fn in_a_window_without_aggregates_each_row_keeps_its_arrival_as_event_time() {
+    let mut b = Bench::new(
+        "SELECT a, event_time() - 1767225600000 AS et FROM s GROUP BY TUMBLINGWINDOW(ss, 10)",
+        3_000,
+    );
+    b.send(json!({"a": 1}));
+    b.at(5_000);
+    b.send(json!({"a": 2}));
+    b.at(10_000);
+    b.expect(&[r#"[{"a":1,"et":3000},{"a":2,"et":5000}]"#]);
+}
+
+#[test]
+fn without_a_window_event_time_is_the_rows_timestamp_in_event_time() {
+    let b = Bench::event_time(
+        "SELECT ts, event_time() AS et, last_hit_time() AS lt, last_hit_count() AS lc FROM s \
+         WHERE ts > 1000",
+        0,
+    );
+    b.engine
+        .publish(
+            "in",
+            rows(json!([{"ts": 500}, {"ts": 2000}, {"ts": 3000}, {"other": 1}])),
+        )
+        .unwrap();
+    b.expect(&[
+        r#"[{"ts":2000,"et":2000,"lt":0,"lc":0}]"#,
+        r#"[{"ts":3000,"et":3000,"lt":2000,"lc":1}]"#,
+    ]);
+    // A row without its timestamp is refused and counted.
+    assert!(b.engine.wait_idle(Duration::from_secs(10)));
+    let status = b.engine.rule_status("r").unwrap();
+    assert_eq!(status["op_1_filter_0_exceptions_total"], 1, "{status:?}");
+}
+
+#[test]
+fn last_hit_time_in_a_sliding_windows_when_counts_the_rows_that_met_it() {
+    // eKuiper's way to throttle a sliding window: at most one window every 5 s.
+    let mut b = Bench::new(
+        "SELECT collect(n) AS ns FROM s GROUP BY SLIDINGWINDOW(ss, 10) \
+         OVER (WHEN event_time() - last_hit_time() >= 5000)",
+        0,
+    );
+    b.send(json!({"n": 1}));
+    b.at(2_000);
+    b.send(json!({"n": 2}));
+    b.at(6_000);
+    b.send(json!({"n": 3}));
+    b.at(8_000);
+    b.send(json!({"n": 4}));
+    b.expect(&[r#"[{"ns":[1]}]"#, r#"[{"ns":[1,2,3]}]"#]);
+    b.expect_no_more(2);
+}

@@ -14,6 +14,8 @@ struct Stamp {
     /// `TIMESTAMP_FORMAT`, translated to chrono's notation.
     format: Option<String>,
     latest: Option<i64>,
+    /// A table's rows update it rather than move time: it does not count in the watermark.
+    counted: bool,
 }
 
 #[derive(Debug)]
@@ -32,9 +34,17 @@ impl EventTime {
                     field: intern(field),
                     format: format.as_deref().map(chrono_format),
                     latest: None,
+                    counted: true,
                 })
                 .collect(),
             late_tolerance,
+        }
+    }
+
+    /// Leaves a stream (a table) out of the watermark.
+    pub fn ignore(&mut self, stream: usize) {
+        if let Some(stamp) = self.streams.get_mut(stream) {
+            stamp.counted = false;
         }
     }
 
@@ -42,6 +52,7 @@ impl EventTime {
     pub fn watermark(&self) -> Option<i64> {
         self.streams
             .iter()
+            .filter(|s| s.counted)
             .map(|s| s.latest)
             .min()
             .flatten()

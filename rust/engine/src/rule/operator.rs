@@ -15,7 +15,7 @@ use crate::clock::{Clock, Sleep};
 use crate::memory_topics::RowBatch;
 use crate::metrics::OpMetrics;
 use crate::sink::queue::ActionQueue;
-use crate::sql::{RowError, SelectPlan};
+use crate::sql::{Input, RowError, SelectPlan};
 use crate::value::{Key, Map, Tuple, Value};
 
 pub(crate) struct Operator {
@@ -65,6 +65,10 @@ impl Operator {
         mut input: mpsc::Receiver<(usize, RowBatch)>,
         sinks: &[Arc<ActionQueue>],
     ) {
+        let event_time = self
+            .event_time
+            .as_ref()
+            .map(|e| EventTime::new(&e.fields, e.late_tolerance));
         while let Some((_, batch)) = input.recv().await {
             let started = Instant::now();
             let now = self.clock.now_ms();
@@ -75,19 +79,37 @@ impl Operator {
             }
             let clock = self.clock.as_ref();
             for row in batch.iter() {
-                let outcome = self.plan.analyze(row, clock).and_then(|analytics| {
-                    if !self.plan.filter(row, &analytics, clock)? {
-                        return Ok(None);
-                    }
-                    passed += 1;
-                    self.plan
-                        .project(row, &analytics, clock, self.send_nil, self.send_meta)
-                        .map(Some)
-                });
+                // A row's time: its timestamp in event time (read only when the statement
+                // asks), else its arrival.
+                let at = match (&event_time, self.plan.reads_time()) {
+                    (Some(et), true) => match et.timestamp(0, row) {
+                        Ok(at) => at,
+                        Err(e) => {
+                            self.failed(&RowError::Where(e), now, &mut results);
+                            continue;
+                        }
+                    },
+                    _ => now,
+                };
+                let outcome = self
+                    .plan
+                    .run_row(row, at, clock, self.send_nil, self.send_meta);
                 match outcome {
-                    Ok(Some(out)) => results.push(Value::array(vec![Value::object(out)])),
+                    Ok(Some(rows)) => {
+                        passed += 1;
+                        // unnest() of an empty array makes no result at all.
+                        if !rows.is_empty() {
+                            results.push(Value::array(rows));
+                        }
+                    }
                     Ok(None) => {}
-                    Err(error) => self.failed(&error, now, &mut results),
+                    Err(error) => {
+                        // A row that fails in SELECT did pass WHERE.
+                        if matches!(error, RowError::Select(_)) {
+                            passed += 1;
+                        }
+                        self.failed(&error, now, &mut results);
+                    }
                 }
             }
             if let Some(m) = &self.filter_metrics {
@@ -112,10 +134,15 @@ impl Operator {
     ) {
         let clock = self.clock.clone();
         let clock = clock.as_ref();
-        let mut event_time = self
-            .event_time
-            .as_ref()
-            .map(|e| EventTime::new(&e.fields, e.late_tolerance));
+        let mut event_time = self.event_time.as_ref().map(|e| {
+            let mut et = EventTime::new(&e.fields, e.late_tolerance);
+            for (i, table) in self.tables.iter().enumerate() {
+                if table.is_some() {
+                    et.ignore(i);
+                }
+            }
+            et
+        });
         let mut windower = self.plan.window.as_ref().map(|w| match event_time {
             Some(_) => Windower::event_time(w),
             None => Windower::new(w, clock.now_ms()),
@@ -150,6 +177,12 @@ impl Operator {
             // `sendError` rows for rows that failed on their way into the window.
             let mut results = Vec::new();
             match (&mut windower, batch) {
+                (Some(_), Some((emitter, batch))) if self.is_table(emitter) => {
+                    if let Some(m) = &self.window_metrics {
+                        m.add_in(batch.len(), now);
+                    }
+                    self.update_table(emitter, batch);
+                }
                 (Some(w), Some((emitter, batch))) if event_time.is_some() => {
                     if let Some(m) = &self.window_metrics {
                         m.add_in(batch.len(), now);
@@ -170,8 +203,11 @@ impl Operator {
                             };
                             let watermark = et.watermark().unwrap_or(time);
                             closed.extend(w.advance(watermark));
-                            let (windows, errors) =
-                                w.add([(time, emitter, tuple)], watermark, clock);
+                            let Some(item) = self.input(emitter, tuple, time, now, &mut results)
+                            else {
+                                continue;
+                            };
+                            let (windows, errors) = w.add([(time, item)], watermark, clock);
                             closed.extend(windows);
                             for e in errors {
                                 self.failed(&RowError::Where(e), now, &mut results);
@@ -188,8 +224,13 @@ impl Operator {
                         if let Some(m) = &self.window_metrics {
                             m.add_in(batch.len(), now);
                         }
-                        let tuples = owned(batch).into_iter().map(|tuple| (now, emitter, tuple));
-                        let (windows, errors) = w.add(tuples, now, clock);
+                        let mut items = Vec::with_capacity(batch.len());
+                        for tuple in owned(batch) {
+                            if let Some(item) = self.input(emitter, tuple, now, now, &mut results) {
+                                items.push((now, item));
+                            }
+                        }
+                        let (windows, errors) = w.add(items, now, clock);
                         closed.extend(windows);
                         for e in errors {
                             self.failed(&RowError::Where(e), now, &mut results);
@@ -200,23 +241,31 @@ impl Operator {
                     if let Some(m) = &self.window_metrics {
                         m.add_in(batch.len(), now);
                     }
-                    if let Some(Some(table)) = self.tables.get_mut(emitter) {
-                        // A table's rows update it, and produce nothing.
-                        for tuple in owned(batch) {
-                            table.update(tuple);
-                        }
+                    if self.is_table(emitter) {
+                        self.update_table(emitter, batch);
                     } else {
-                        // Each row is a collection of its own, joined with the tables.
+                        // Each row is a collection of its own, joined with the tables; its
+                        // time is its timestamp in event time, else its arrival.
                         for tuple in owned(batch) {
-                            let mut rows = vec![(emitter, tuple)];
-                            for (i, table) in self.tables.iter().enumerate() {
-                                if let Some(table) = table {
-                                    rows.extend(table.rows().map(|t| (i, t.clone())));
-                                }
-                            }
+                            let at = match (&event_time, self.plan.reads_time()) {
+                                (Some(et), true) => match et.timestamp(emitter, &tuple) {
+                                    Ok(at) => at,
+                                    Err(e) => {
+                                        self.failed(&RowError::Where(e), now, &mut results);
+                                        continue;
+                                    }
+                                },
+                                _ => now,
+                            };
+                            let Some(item) = self.input(emitter, tuple, at, now, &mut results)
+                            else {
+                                continue;
+                            };
+                            let mut rows = vec![item];
+                            rows.extend(self.table_rows());
                             closed.push(ClosedWindow {
-                                start: now,
-                                end: now,
+                                start: at,
+                                end: at,
                                 rows,
                             });
                         }
@@ -239,20 +288,75 @@ impl Operator {
         }
     }
 
+    fn is_table(&self, emitter: usize) -> bool {
+        matches!(self.tables.get(emitter), Some(Some(_)))
+    }
+
+    /// A table's rows update it, and produce nothing.
+    fn update_table(&mut self, emitter: usize, batch: RowBatch) {
+        if let Some(Some(table)) = self.tables.get_mut(emitter) {
+            for tuple in owned(batch) {
+                table.update(tuple);
+            }
+        }
+    }
+
+    /// The rows of every table, as they stand, to join with.
+    fn table_rows(&self) -> Vec<Input> {
+        let mut rows = Vec::new();
+        for (i, table) in self.tables.iter().enumerate() {
+            if let Some(table) = table {
+                rows.extend(table.rows().map(|t| Input::new(i, t.clone())));
+            }
+        }
+        rows
+    }
+
+    /// A row of a stream as the statement takes it: with its analytic function results, which
+    /// run over the rows of the first stream in FROM as they arrive, before WHERE and the
+    /// window, as in eKuiper. A row whose analytic functions fail is reported and left out.
+    /// `time` is the row's: its timestamp in event time, else its arrival.
+    fn input(
+        &self,
+        emitter: usize,
+        tuple: Tuple,
+        time: i64,
+        now: i64,
+        results: &mut Vec<Value>,
+    ) -> Option<Input> {
+        let mut input = Input::new(emitter, tuple);
+        input.time = Some(time);
+        if emitter == 0 && !self.plan.analytics.is_empty() {
+            match self.plan.analyze(&input.tuple, self.clock.as_ref()) {
+                Ok(values) => input.analytics = values,
+                Err(e) => {
+                    self.failed(&e, now, results);
+                    return None;
+                }
+            }
+        }
+        Some(input)
+    }
+
     /// Runs the statement over each closed collection.
     fn evaluate(&self, closed: Vec<ClosedWindow>, now: i64) -> Vec<Value> {
         let mut results = Vec::new();
         let windowed = self.plan.window.is_some();
-        for window in closed {
+        for mut window in closed {
             let started = Instant::now();
             if let Some(m) = &self.window_metrics {
                 m.add_out(window.rows.len());
             }
             self.project_metrics.add_in(window.rows.len(), now);
+            if windowed {
+                // A window's rows are joined with the tables as they stand when it closes.
+                window.rows.extend(self.table_rows());
+            }
             let bounds = windowed.then_some((window.start, window.end));
             let out = self.plan.evaluate(
                 &window.rows,
                 bounds,
+                window.end,
                 self.clock.as_ref(),
                 self.send_nil,
                 self.send_meta,

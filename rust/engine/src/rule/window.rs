@@ -8,11 +8,13 @@
 //! over each closed window afterwards.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::sql::expr::{EvalContext, Expr};
+use crate::sql::Input;
+use crate::sql::expr::{EvalContext, Expr, RowInfo};
+use crate::sql::hits::Hits;
 use crate::sql::window::{WindowKind, WindowSpec};
-use crate::value::Tuple;
 
 /// A window that closed: its rows, and its start and end (Unix ms; end exclusive for time
 /// windows, the last row's time for count and sliding windows).
@@ -23,8 +25,9 @@ pub struct ClosedWindow {
     pub rows: Vec<Item>,
 }
 
-/// A row in a window, with the index of its stream in the rule's FROM.
-pub type Item = (usize, Tuple);
+/// A row in a window, with the index of its stream in the rule's FROM and its analytic
+/// function results.
+pub type Item = Input;
 
 #[derive(Debug)]
 pub struct Windower {
@@ -32,6 +35,8 @@ pub struct Windower {
     filter: Option<Expr>,
     /// Sliding windows: only rows that meet it close a window.
     trigger: Option<Expr>,
+    /// The rows that met the trigger, for `last_hit_count()` and `last_hit_time()` in it.
+    trigger_hits: Option<Arc<Hits>>,
     /// State windows: the begin and emit conditions, and whether one is open.
     state: Option<(Expr, Expr)>,
     state_open: bool,
@@ -68,6 +73,7 @@ impl Windower {
             kind: spec.kind.clone(),
             filter: spec.filter.clone(),
             trigger: spec.trigger.clone(),
+            trigger_hits: spec.trigger_hits.clone(),
             state: spec.state.clone(),
             state_open: false,
             rows: VecDeque::new(),
@@ -176,15 +182,28 @@ impl Windower {
     /// in processing time).
     pub fn add(
         &mut self,
-        tuples: impl IntoIterator<Item = (i64, usize, Tuple)>,
+        items: impl IntoIterator<Item = (i64, Item)>,
         now: i64,
         clock: &dyn Clock,
     ) -> (Vec<ClosedWindow>, Vec<String>) {
         let mut closed = Vec::new();
         let mut errors = Vec::new();
-        for (time, emitter, tuple) in tuples {
+        for (time, item) in items {
+            // Conditions here see the row, its analytic results (computed before the window)
+            // and its time.
+            let tuple = &item.tuple;
+            let analytics = item.analytics.as_slice();
+            let info = RowInfo {
+                event_time: Some(time),
+                ..RowInfo::default()
+            };
+            let row_ctx = || {
+                EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock)
+                    .with_analytics(analytics)
+                    .with_info(info)
+            };
             if let Some(filter) = &self.filter {
-                let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+                let ctx = row_ctx();
                 match filter.eval_condition(&ctx) {
                     Ok(true) => {}
                     Ok(false) => continue,
@@ -198,7 +217,7 @@ impl Windower {
                 self.next_end = self.first_end(time);
             }
             if let Some((begin, emit)) = &self.state {
-                let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
+                let ctx = row_ctx();
                 if !self.state_open {
                     match begin.eval_condition(&ctx) {
                         Ok(true) => self.state_open = true,
@@ -210,7 +229,7 @@ impl Windower {
                     }
                 }
                 let emits = emit.eval_condition(&ctx);
-                self.rows.push_back((time, (emitter, tuple)));
+                self.rows.push_back((time, item));
                 match emits {
                     Ok(true) => {
                         self.state_open = false;
@@ -231,16 +250,24 @@ impl Windower {
             let triggers = match &self.trigger {
                 None => true,
                 Some(trigger) => {
-                    let ctx = EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock);
-                    trigger.eval_condition(&ctx).unwrap_or_else(|e| {
+                    // The trigger reads the hits before this row; a row that meets it is one.
+                    let ctx = match &self.trigger_hits {
+                        Some(hits) => row_ctx().with_info(hits.before(info)),
+                        None => row_ctx(),
+                    };
+                    let met = trigger.eval_condition(&ctx).unwrap_or_else(|e| {
                         errors.push(format!("run Window Trigger error: {e}"));
                         false
-                    })
+                    });
+                    if let (true, Some(hits)) = (met, &self.trigger_hits) {
+                        hits.hit(Some(time));
+                    }
+                    met
                 }
             };
             // Rows come in time order, except out-of-order rows in event time.
             let at = self.rows.partition_point(|(t, _)| *t <= time);
-            self.rows.insert(at, (time, (emitter, tuple)));
+            self.rows.insert(at, (time, item));
             match self.kind {
                 WindowKind::Sliding { length, delay } => {
                     if !triggers {

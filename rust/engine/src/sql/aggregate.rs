@@ -24,6 +24,9 @@ pub enum Aggregate {
     Vars,
     PercentileCont,
     PercentileDisc,
+    /// `deduplicate(col, all)`: the group's rows, deduplicated on `col` (computed apart, by
+    /// [`deduplicate`], since it returns whole rows).
+    Deduplicate,
 }
 
 impl Aggregate {
@@ -44,6 +47,7 @@ impl Aggregate {
             "vars" => Aggregate::Vars,
             "percentile_cont" => Aggregate::PercentileCont,
             "percentile_disc" => Aggregate::PercentileDisc,
+            "deduplicate" => Aggregate::Deduplicate,
             _ => return None,
         })
     }
@@ -65,6 +69,7 @@ impl Aggregate {
             Aggregate::Vars => "vars",
             Aggregate::PercentileCont => "percentile_cont",
             Aggregate::PercentileDisc => "percentile_disc",
+            Aggregate::Deduplicate => "deduplicate",
         }
     }
 
@@ -72,7 +77,9 @@ impl Aggregate {
     pub fn arity(self) -> (usize, usize) {
         match self {
             Aggregate::LastValue => (1, 2),
-            Aggregate::PercentileCont | Aggregate::PercentileDisc => (2, 2),
+            Aggregate::PercentileCont | Aggregate::PercentileDisc | Aggregate::Deduplicate => {
+                (2, 2)
+            }
             _ => (1, 1),
         }
     }
@@ -146,8 +153,42 @@ impl Aggregate {
                 }
                 percentile(&values, p, self == Aggregate::PercentileCont)
             }
+            Aggregate::Deduplicate => Err("deduplicate() needs the group's rows".into()),
         }
     }
+}
+
+/// eKuiper's `deduplicate(col, all)` over a group: `keys` holds `col` per row, `rows` the rows.
+/// With `all`, the rows whose key had not been seen before, in order; without, the last row
+/// if its key is new, else null (a duplicate: nothing to report).
+pub fn deduplicate(keys: Vec<Value>, rows: Vec<Value>, extra: &[Value]) -> Result<Value, String> {
+    let all = match extra.first() {
+        Some(Value::Bool(b)) => *b,
+        other => {
+            return Err(format!(
+                "the second argument (all) must be a boolean, found {}",
+                other.map_or("nothing".to_string(), describe)
+            ));
+        }
+    };
+    // Keys compare as eKuiper prints them: 1 and 1.0 are the same key.
+    let text = |v: &Value| match v {
+        Value::Int(_) | Value::Float(_) => v.as_f64().unwrap_or_default().to_string(),
+        other => crate::value::to_json_string(other),
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = Vec::new();
+    let last = keys.len().saturating_sub(1);
+    for (i, (key, row)) in keys.iter().zip(rows).enumerate() {
+        let new = seen.insert(text(key));
+        if new && (all || i == last) {
+            kept.push(row);
+        }
+    }
+    Ok(match all {
+        true => Value::array(kept),
+        false => kept.pop().unwrap_or(Value::Null),
+    })
 }
 
 fn float(v: Option<f64>) -> Value {

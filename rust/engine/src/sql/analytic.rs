@@ -265,7 +265,7 @@ impl AnalyticCall {
 }
 
 /// Whether two values are the same for change detection: an integer equals the same float.
-fn same(a: &Value, b: &Value) -> bool {
+pub(super) fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Int(x), Value::Float(y)) | (Value::Float(y), Value::Int(x)) => *x as f64 == *y,
         _ => to_json_string(a) == to_json_string(b),

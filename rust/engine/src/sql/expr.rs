@@ -7,7 +7,7 @@ use crate::value::{Key, Map, Row, Tuple, Value};
 
 use super::plan::Unit;
 
-use super::aggregate::Aggregate;
+use super::aggregate::{self, Aggregate};
 
 use super::cast::CastType;
 use super::functions::ScalarFunction;
@@ -29,6 +29,22 @@ pub struct EvalContext<'a> {
     pub window: Option<(i64, i64)>,
     /// The row's analytic function results, computed before anything else looks at the row.
     pub analytics: &'a [Value],
+    /// What the row knows of its place in the rule: its time, its number, the hits before it.
+    pub info: RowInfo,
+}
+
+/// What a row (or group) knows of its place in the rule, read by `event_time()`,
+/// `row_number()` and the `last_hit_*` functions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RowInfo {
+    /// The row's event time (Unix ms): its timestamp, its arrival, or its window's end.
+    pub event_time: Option<i64>,
+    /// Its number among the results of its collection, from 1.
+    pub row_number: Option<i64>,
+    /// How many rows (or groups) passed WHERE (or HAVING) before this one, and the event time
+    /// of the last of them (0 before the first).
+    pub hit_count: i64,
+    pub hit_time: i64,
 }
 
 impl<'a> EvalContext<'a> {
@@ -42,12 +58,18 @@ impl<'a> EvalContext<'a> {
             group: None,
             window: None,
             analytics: &[],
+            info: RowInfo::default(),
         }
     }
 
     /// The same row with its analytic function results.
     pub fn with_analytics(self, analytics: &'a [Value]) -> EvalContext<'a> {
         EvalContext { analytics, ..self }
+    }
+
+    /// The same row with what it knows of its place in the rule.
+    pub fn with_info(self, info: RowInfo) -> EvalContext<'a> {
+        EvalContext { info, ..self }
     }
 }
 
@@ -111,6 +133,38 @@ pub enum Expr {
     WindowEnd,
     /// The result of the rule's n-th analytic call for this row.
     Analytic(usize),
+    /// `event_time()`.
+    EventTime,
+    /// `row_number()`.
+    RowNumber,
+    /// `last_hit_count()`, `last_hit_time()`, `last_agg_hit_count()`, `last_agg_hit_time()`.
+    LastHit(HitKind),
+}
+
+/// Which of the `last_hit_*` functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HitKind {
+    Count,
+    Time,
+    AggCount,
+    AggTime,
+}
+
+impl HitKind {
+    pub fn lookup(name: &str) -> Option<HitKind> {
+        Some(match name {
+            "last_hit_count" => HitKind::Count,
+            "last_hit_time" => HitKind::Time,
+            "last_agg_hit_count" => HitKind::AggCount,
+            "last_agg_hit_time" => HitKind::AggTime,
+            _ => return None,
+        })
+    }
+
+    /// The agg variants count groups that pass HAVING, so they make a rule an aggregate one.
+    pub fn aggregate(self) -> bool {
+        matches!(self, HitKind::AggCount | HitKind::AggTime)
+    }
 }
 
 /// A LIKE pattern: compiled once when it is a literal, per row otherwise.
@@ -295,23 +349,36 @@ impl Expr {
                             parts: unit.parts,
                             group: None,
                             window: ctx.window,
-                            analytics: &[],
+                            analytics: unit.analytics,
+                            info: ctx.info,
                         })?,
                     });
                 }
-                aggregate
-                    .compute(values, extra)
-                    .map_err(|e| format!("{}(): {e}", aggregate.name()))
+                let outcome = match aggregate {
+                    // deduplicate() keys on its argument and returns whole rows.
+                    Aggregate::Deduplicate => {
+                        let rows = group
+                            .iter()
+                            .map(|u| Value::object(u.tuple.row.clone()))
+                            .collect();
+                        aggregate::deduplicate(values, rows, extra)
+                    }
+                    _ => aggregate.compute(values, extra),
+                };
+                outcome.map_err(|e| format!("{}(): {e}", aggregate.name()))
             }
-            Expr::Analytic(n) => ctx
-                .analytics
-                .get(*n)
-                .cloned()
-                .ok_or_else(|| "an analytic function was not computed for this row".to_string()),
+            // A row of a join without a row of the first stream has no analytic results.
+            Expr::Analytic(n) => Ok(ctx.analytics.get(*n).cloned().unwrap_or_default()),
             Expr::WindowStart => Ok(ctx
                 .window
                 .map_or(Value::Null, |(start, _)| Value::Int(start))),
             Expr::WindowEnd => Ok(ctx.window.map_or(Value::Null, |(_, end)| Value::Int(end))),
+            Expr::EventTime => Ok(ctx.info.event_time.map_or(Value::Null, Value::Int)),
+            Expr::RowNumber => Ok(ctx.info.row_number.map_or(Value::Null, Value::Int)),
+            Expr::LastHit(kind) => Ok(Value::Int(match kind {
+                HitKind::Count | HitKind::AggCount => ctx.info.hit_count,
+                HitKind::Time | HitKind::AggTime => ctx.info.hit_time,
+            })),
             Expr::Meta(key) => Ok(match (ctx.meta, key) {
                 (None, _) => Value::Null,
                 (Some(meta), Some(key)) => meta.lookup(key).cloned().unwrap_or_default(),
@@ -323,7 +390,20 @@ impl Expr {
     /// Whether an aggregate appears anywhere in the expression.
     pub fn has_aggregate(&self) -> bool {
         let mut found = false;
-        self.visit(&mut |e| found |= matches!(e, Expr::Aggregate { .. }));
+        self.visit(&mut |e| {
+            found |= match e {
+                Expr::Aggregate { .. } => true,
+                Expr::LastHit(kind) => kind.aggregate(),
+                _ => false,
+            }
+        });
+        found
+    }
+
+    /// Whether the expression reads something `pick` chooses.
+    pub fn uses(&self, pick: impl Fn(&Expr) -> bool) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= pick(e));
         found
     }
 
@@ -337,7 +417,10 @@ impl Expr {
             | Expr::Meta(_)
             | Expr::WindowStart
             | Expr::WindowEnd
-            | Expr::Analytic(_) => {}
+            | Expr::Analytic(_)
+            | Expr::EventTime
+            | Expr::RowNumber
+            | Expr::LastHit(_) => {}
             Expr::Field(inner, _)
             | Expr::Negate(inner)
             | Expr::Not(inner)

@@ -3,19 +3,28 @@
 pub mod aggregate;
 mod analytic;
 mod cast;
+mod changed_cols;
 mod compile;
 mod dialect;
 pub mod expr;
 pub mod functions;
+pub mod hits;
+mod invisible;
+mod numbering;
 pub mod ops;
 mod over_when;
 mod plan;
+mod row;
 pub mod window;
 
 pub use cast::CastType;
 pub use compile::{compile_rule_select, compile_select};
 pub use dialect::EkuiperDialect;
-pub use plan::{RowError, SelectField, SelectPlan, WindowResult};
+pub use plan::{Input, RowError, SelectField, SelectPlan, WindowResult};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_select_list;
+#[cfg(test)]
+mod tests_state;

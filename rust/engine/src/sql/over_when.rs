@@ -55,19 +55,19 @@ pub fn rewrite(sql: &str) -> String {
 }
 
 /// From the tokenizer's line and column (1-based, in characters) to a byte offset.
-struct LineOffsets<'a> {
+pub(super) struct LineOffsets<'a> {
     sql: &'a str,
     starts: Vec<usize>,
 }
 
 impl<'a> LineOffsets<'a> {
-    fn new(sql: &'a str) -> LineOffsets<'a> {
+    pub(super) fn new(sql: &'a str) -> LineOffsets<'a> {
         let mut starts = vec![0];
         starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
         LineOffsets { sql, starts }
     }
 
-    fn byte(&self, line: u64, column: u64) -> Option<usize> {
+    pub(super) fn byte(&self, line: u64, column: u64) -> Option<usize> {
         let start = *self.starts.get((line as usize).checked_sub(1)?)?;
         let rest = &self.sql[start..];
         let column = (column as usize).checked_sub(1)?;

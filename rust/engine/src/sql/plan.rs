@@ -10,7 +10,10 @@ use crate::value::{Key, Map, Row, Tuple, Value, intern, to_json_string};
 use std::sync::Arc;
 
 use super::analytic::AnalyticCall;
-use super::expr::{EvalContext, Expr};
+use super::changed_cols::ChangedCols;
+use super::expr::{EvalContext, Expr, RowInfo};
+use super::hits::Hits;
+use super::numbering::Numbering;
 use super::window::WindowSpec;
 
 /// One item of the select list.
@@ -29,6 +32,13 @@ pub enum SelectField {
         name: Key,
         expr: Expr,
     },
+    /// `unnest(array)`: one result row per element (an object's keys become columns).
+    Unnest {
+        name: Key,
+        expr: Expr,
+    },
+    /// `changed_cols(prefix, ignoreNull, ...)`: the columns that changed since the last result.
+    ChangedCols(Arc<ChangedCols>),
 }
 
 /// A rule's compiled statement.
@@ -56,6 +66,13 @@ pub struct SelectPlan {
     pub limit: Option<usize>,
     /// The analytic calls, in the order they are computed (inner calls first).
     pub analytics: Vec<Arc<AnalyticCall>>,
+    /// The counts behind `last_hit_*` (rows that passed WHERE) or `last_agg_hit_*` (groups
+    /// that passed HAVING), when the statement reads them.
+    pub hits: Option<Arc<Hits>>,
+    /// Whether `event_time()` is read: rows then need their time.
+    pub reads_event_time: bool,
+    /// `row_number() OVER (...)`: how results are numbered, when not in their order.
+    pub numbering: Option<Numbering>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,16 +91,48 @@ pub struct Join {
     pub on: Option<Expr>,
 }
 
+/// A row as a rule's statement takes it in: its stream's index in FROM, the row, and its
+/// analytic function results, computed when it arrived (before WHERE and any window).
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub stream: usize,
+    pub tuple: Tuple,
+    pub analytics: Vec<Value>,
+    /// The row's time (its timestamp in event time, else its arrival), for `event_time()`;
+    /// none for a table's rows.
+    pub time: Option<i64>,
+}
+
+impl Input {
+    pub fn new(stream: usize, tuple: Tuple) -> Input {
+        Input {
+            stream,
+            tuple,
+            analytics: Vec::new(),
+            time: None,
+        }
+    }
+}
+
 /// One input of the statement: a row, or a row of a join (a row, or none, per stream).
 #[derive(Debug, Clone, Copy)]
 pub struct Unit<'a> {
     /// The row; for a join, the first stream's row that is there.
     pub tuple: &'a Tuple,
     pub parts: Option<&'a [Option<&'a Tuple>]>,
+    /// The row's analytic function results, computed when it arrived.
+    pub analytics: &'a [Value],
+    /// The row's time, when it is known.
+    pub time: Option<i64>,
 }
 
 impl<'a> Unit<'a> {
-    fn context(&self, clock: &'a dyn Clock, window: Option<(i64, i64)>) -> EvalContext<'a> {
+    pub(super) fn context(
+        &self,
+        clock: &'a dyn Clock,
+        window: Option<(i64, i64)>,
+        info: RowInfo,
+    ) -> EvalContext<'a> {
         EvalContext {
             row: &self.tuple.row,
             meta: self.tuple.meta.as_deref(),
@@ -91,7 +140,8 @@ impl<'a> Unit<'a> {
             parts: self.parts,
             group: None,
             window,
-            analytics: &[],
+            analytics: self.analytics,
+            info,
         }
     }
 }
@@ -135,7 +185,8 @@ impl SelectPlan {
         Ok(values)
     }
 
-    /// Whether the WHERE clause lets `row` through (`analytics`: its analytic results).
+    /// Whether the WHERE clause lets `row` through (`analytics`: its analytic results), outside
+    /// a rule: the rule's counts and the row's time are for [`SelectPlan::run_row`].
     pub fn filter(
         &self,
         tuple: &Tuple,
@@ -170,11 +221,16 @@ impl SelectPlan {
     ) -> Result<Row, RowError> {
         let ctx =
             EvalContext::row(&tuple.row, tuple.meta.as_deref(), clock).with_analytics(analytics);
-        let unit = Unit { tuple, parts: None };
+        let unit = Unit {
+            tuple,
+            parts: None,
+            analytics,
+            time: None,
+        };
         self.project_in(&ctx, unit, send_nil, send_meta)
     }
 
-    fn project_in(
+    pub(super) fn project_in(
         &self,
         ctx: &EvalContext<'_>,
         unit: Unit<'_>,
@@ -239,7 +295,7 @@ impl SelectPlan {
                         out.insert(k.clone(), v.clone());
                     }
                 }
-                SelectField::Expr { name, expr } => {
+                SelectField::Expr { name, expr } | SelectField::Unnest { name, expr } => {
                     let value = expr
                         .eval(ctx)
                         .map_err(|e| RowError::Select(format!("run Select error: {name}: {e}")))?;
@@ -247,6 +303,11 @@ impl SelectPlan {
                         out.insert(name.clone(), value);
                     }
                 }
+                SelectField::ChangedCols(changed) => changed
+                    .project(ctx, unit, &mut out, send_nil)
+                    .map_err(|e| {
+                        RowError::Select(format!("run Select error: changed_cols: {e}"))
+                    })?,
             }
         }
         if send_meta && let Some(meta) = &unit.tuple.meta {
@@ -259,60 +320,86 @@ impl SelectPlan {
     /// window), each tagged with its stream's index: JOIN, WHERE, GROUP BY, HAVING, SELECT,
     /// ORDER BY, LIMIT, in eKuiper's order. A row that fails WHERE, or a group that fails, is
     /// left out and reported.
+    /// `at` is the collection's event time: its window's end, or its one row's time.
     pub fn evaluate(
         &self,
-        rows: &[(usize, Tuple)],
+        rows: &[Input],
         window: Option<(i64, i64)>,
+        at: i64,
         clock: &dyn Clock,
         send_nil: bool,
         send_meta: bool,
     ) -> WindowResult {
         let mut result = WindowResult::default();
+        let info = RowInfo {
+            event_time: Some(at),
+            ..RowInfo::default()
+        };
+        let output = Output {
+            window,
+            info,
+            clock,
+            send_nil,
+            send_meta,
+        };
         if self.joins.is_empty() {
             let units: Vec<Unit<'_>> = rows
                 .iter()
-                .map(|(_, tuple)| Unit { tuple, parts: None })
+                .map(|input| Unit {
+                    tuple: &input.tuple,
+                    parts: None,
+                    analytics: &input.analytics,
+                    time: input.time,
+                })
                 .collect();
-            self.evaluate_units(&units, window, clock, send_nil, send_meta, &mut result);
+            self.evaluate_units(&units, &output, &mut result);
         } else {
             let joined = self.join(rows, window, clock, &mut result.errors);
             let units: Vec<Unit<'_>> = joined
                 .iter()
-                .filter_map(|parts| {
+                .filter_map(|(parts, first)| {
                     let tuple = parts.iter().flatten().next()?;
                     Some(Unit {
                         tuple,
                         parts: Some(parts.as_slice()),
+                        analytics: first.map_or(&[], |f| f.analytics.as_slice()),
+                        time: first.and_then(|f| f.time),
                     })
                 })
                 .collect();
-            self.evaluate_units(&units, window, clock, send_nil, send_meta, &mut result);
+            self.evaluate_units(&units, &output, &mut result);
         }
         result
     }
 
     /// The rows of the join, in eKuiper's way: the first stream's rows, joined with each next
-    /// stream's in turn.
+    /// stream's in turn; each with its first stream's row (its analytic results and time).
+    #[allow(
+        clippy::type_complexity,
+        reason = "a private step of evaluate, named by its parts"
+    )]
     fn join<'t>(
         &self,
-        rows: &'t [(usize, Tuple)],
+        rows: &'t [Input],
         window: Option<(i64, i64)>,
         clock: &dyn Clock,
         errors: &mut Vec<RowError>,
-    ) -> Vec<Vec<Option<&'t Tuple>>> {
-        let of = |emitter: usize| -> Vec<&'t Tuple> {
+    ) -> Vec<(Vec<Option<&'t Tuple>>, Option<&'t Input>)> {
+        let of = |emitter: usize| -> Vec<&'t Input> {
             rows.iter()
-                .filter(|(e, _)| *e == emitter)
-                .map(|(_, t)| t)
+                .filter(|input| input.stream == emitter)
                 .collect()
         };
-        let mut joined: Vec<Vec<Option<&Tuple>>> =
-            of(0).into_iter().map(|t| vec![Some(t)]).collect();
+        let mut joined: Vec<(Vec<Option<&Tuple>>, Option<&Input>)> = of(0)
+            .into_iter()
+            .map(|input| (vec![Some(&input.tuple)], Some(input)))
+            .collect();
         for (i, join) in self.joins.iter().enumerate() {
-            let right = of(i + 1);
+            let right: Vec<&Tuple> = of(i + 1).into_iter().map(|input| &input.tuple).collect();
             let mut matched_right = vec![false; right.len()];
             let mut next = Vec::new();
-            for left in &joined {
+            for (left, first) in &joined {
+                let first: Option<&Input> = *first;
                 let mut matched = false;
                 for (j, r) in right.iter().enumerate() {
                     let mut candidate = left.clone();
@@ -323,8 +410,11 @@ impl SelectPlan {
                             let unit = Unit {
                                 tuple: candidate.iter().flatten().next().copied().unwrap_or(r),
                                 parts: Some(&candidate),
+                                analytics: first.map_or(&[], |f| f.analytics.as_slice()),
+                                time: first.and_then(|f| f.time),
                             };
-                            match on.eval_condition(&unit.context(clock, window)) {
+                            let info = RowInfo::default();
+                            match on.eval_condition(&unit.context(clock, window, info)) {
                                 Ok(keep) => keep,
                                 Err(e) => {
                                     errors.push(RowError::Where(format!("run Join error: {e}")));
@@ -336,13 +426,13 @@ impl SelectPlan {
                     if keep {
                         matched = true;
                         matched_right[j] = true;
-                        next.push(candidate);
+                        next.push((candidate, first));
                     }
                 }
                 if !matched && matches!(join.kind, JoinKind::Left | JoinKind::Full) {
                     let mut row = left.clone();
                     row.push(None);
-                    next.push(row);
+                    next.push((row, first));
                 }
             }
             if matches!(join.kind, JoinKind::Right | JoinKind::Full) {
@@ -350,7 +440,7 @@ impl SelectPlan {
                     if !matched_right[j] {
                         let mut row = vec![None; i + 1];
                         row.push(Some(*r));
-                        next.push(row);
+                        next.push((row, None));
                     }
                 }
             }
@@ -359,56 +449,85 @@ impl SelectPlan {
         joined
     }
 
-    fn evaluate_units(
-        &self,
-        units: &[Unit<'_>],
-        window: Option<(i64, i64)>,
-        clock: &dyn Clock,
-        send_nil: bool,
-        send_meta: bool,
-        result: &mut WindowResult,
-    ) {
+    fn evaluate_units(&self, units: &[Unit<'_>], out: &Output<'_>, result: &mut WindowResult) {
+        let (window, clock, info) = (out.window, out.clock, out.info);
         let mut passed: Vec<Unit<'_>> = Vec::with_capacity(units.len());
+        // WHERE, and a window's rows without aggregates, see each row's own time; a group's
+        // time is its window's end (or its one row's).
+        let own = |unit: &Unit<'_>| RowInfo {
+            event_time: unit.time.or(info.event_time),
+            ..info
+        };
         for unit in units {
-            match self.filter_in(&unit.context(clock, window)) {
+            match self.filter_in(&unit.context(clock, window, own(unit))) {
                 Ok(true) => passed.push(*unit),
                 Ok(false) => {}
                 Err(e) => result.errors.push(e),
             }
         }
-        let mut ordered: Vec<(Vec<Value>, Row)> = Vec::new();
-        let mut emit = |ctx: &EvalContext<'_>, first: Unit<'_>, result: &mut WindowResult| {
-            let outcome = self.having_in(ctx).and_then(|keep| {
-                if !keep {
-                    return Ok(None);
-                }
-                let row = self.project_in(ctx, first, send_nil, send_meta)?;
-                let keys = self
-                    .order_by
-                    .iter()
-                    .map(|(e, _)| e.eval(ctx))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| RowError::Select(format!("run Order By error: {e}")))?;
-                Ok(Some((keys, row)))
-            });
-            match outcome {
-                Ok(Some(out)) => ordered.push(out),
-                Ok(None) => {}
-                Err(e) => result.errors.push(e),
+        // The results to make: a unit (the first row of its group) and, when rows are
+        // grouped, its group. A group's time is its window's end, a lone row's its own.
+        let groups = match self.aggregate {
+            true => self.groups(&passed, clock, window, &mut result.errors),
+            false => Vec::new(),
+        };
+        let members: Vec<Member<'_>> = match self.aggregate {
+            true => groups.iter().map(|g| (g[0], Some(g.as_slice()))).collect(),
+            false => passed.iter().map(|u| (*u, None)).collect(),
+        };
+        let context = |i: usize, info: RowInfo| {
+            let (first, group) = members[i];
+            EvalContext {
+                group,
+                ..first.context(clock, window, info)
             }
         };
-        if self.aggregate {
-            for group in self.groups(&passed, clock, window, &mut result.errors) {
-                let first = group[0];
-                let ctx = EvalContext {
-                    group: Some(&group),
-                    ..first.context(clock, window)
-                };
-                emit(&ctx, first, result);
+        // HAVING, with the hit counts as they stood before (and row_number() as it would be);
+        // what passes is counted.
+        let mut kept: Vec<(usize, RowInfo)> = Vec::with_capacity(members.len());
+        for (i, (first, group)) in members.iter().enumerate() {
+            let mut info = RowInfo {
+                row_number: Some(kept.len() as i64 + 1),
+                ..match group {
+                    Some(_) => info,
+                    None => own(first),
+                }
+            };
+            if let Some(hits) = &self.hits {
+                info = hits.before(info);
             }
-        } else {
-            for unit in &passed {
-                emit(&unit.context(clock, window), *unit, result);
+            match self.having_in(&context(i, info)) {
+                Ok(true) => {
+                    if let Some(hits) = &self.hits {
+                        hits.hit(info.event_time);
+                    }
+                    kept.push((i, info));
+                }
+                Ok(false) => {}
+                Err(e) => result.errors.push(e),
+            }
+        }
+        if let Some(numbering) = &self.numbering {
+            kept = numbering.number(kept, context, &mut result.errors);
+        }
+        // SELECT, and ORDER BY's keys.
+        let mut ordered: Vec<(Vec<Value>, Row)> = Vec::with_capacity(kept.len());
+        for (i, info) in kept {
+            let ctx = context(i, info);
+            let outcome = self
+                .project_in(&ctx, members[i].0, out.send_nil, out.send_meta)
+                .and_then(|row| {
+                    let keys = self
+                        .order_by
+                        .iter()
+                        .map(|(e, _)| e.eval(&ctx))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| RowError::Select(format!("run Order By error: {e}")))?;
+                    Ok((keys, row))
+                });
+            match outcome {
+                Ok(out) => ordered.push(out),
+                Err(e) => result.errors.push(e),
             }
         }
         if !self.order_by.is_empty() {
@@ -422,10 +541,18 @@ impl SelectPlan {
                 Ordering::Equal
             });
         }
-        if let Some(limit) = self.limit {
-            ordered.truncate(limit);
+        // unnest() makes rows of each result row, and LIMIT counts those, as in eKuiper.
+        let mut rows = Vec::with_capacity(ordered.len());
+        for (_, row) in ordered {
+            match self.unnest(row, out.send_nil) {
+                Ok(more) => rows.extend(more),
+                Err(e) => result.errors.push(e),
+            }
         }
-        result.rows = ordered.into_iter().map(|(_, row)| row).collect();
+        if let Some(limit) = self.limit {
+            rows.truncate(limit);
+        }
+        result.rows = rows;
     }
 
     fn having_in(&self, ctx: &EvalContext<'_>) -> Result<bool, RowError> {
@@ -456,7 +583,7 @@ impl SelectPlan {
         let mut index: HashMap<GroupKey, usize> = HashMap::new();
         let mut groups: Vec<Vec<Unit<'t>>> = Vec::new();
         for unit in units {
-            let ctx = unit.context(clock, window);
+            let ctx = unit.context(clock, window, RowInfo::default());
             let keys = match self
                 .group_by
                 .iter()
@@ -534,9 +661,12 @@ impl PartialEq for GroupKey {
 
 impl Eq for GroupKey {}
 
+/// A result to make: a unit (the first row of its group) and its group, if rows are grouped.
+type Member<'a> = (Unit<'a>, Option<&'a [Unit<'a>]>);
+
 /// ORDER BY's order: nulls first, then numbers, strings, booleans and times each among
 /// themselves; values of different kinds by kind.
-fn order_values(a: &Value, b: &Value) -> Ordering {
+pub(super) fn order_values(a: &Value, b: &Value) -> Ordering {
     fn rank(v: &Value) -> u8 {
         match v {
             Value::Null => 0,
@@ -562,6 +692,16 @@ fn order_values(a: &Value, b: &Value) -> Ordering {
         (Value::Datetime(x), Value::Datetime(y)) => x.cmp(y),
         _ => rank(a).cmp(&rank(b)),
     }
+}
+
+/// How a collection's results are made: its window, what its rows know, the clock, and the
+/// rule options `sendNilField` and `sendMetaToSink`.
+struct Output<'a> {
+    window: Option<(i64, i64)>,
+    info: RowInfo,
+    clock: &'a dyn Clock,
+    send_nil: bool,
+    send_meta: bool,
 }
 
 /// Where `sendMetaToSink` puts a row's metadata in the result, as eKuiper does.

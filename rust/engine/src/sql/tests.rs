@@ -12,37 +12,33 @@ fn row(v: serde_json::Value) -> Row {
     Value::from(&v).as_object().unwrap().clone()
 }
 
-/// Runs `sql` over each row: the JSON of each result, or `-` for filtered, or the error.
-fn run(sql: &str, rows: &[serde_json::Value]) -> Vec<String> {
+/// Runs `sql` over each row (the n-th at event time 1000 + n): the JSON of each result row (a
+/// list when there are not exactly one, as `unnest` makes), or `-` for filtered, or the error.
+pub(super) fn run(sql: &str, rows: &[serde_json::Value]) -> Vec<String> {
     run_with(sql, rows, false)
 }
 
 fn run_with(sql: &str, rows: &[serde_json::Value], send_nil: bool) -> Vec<String> {
     let plan = compile_select(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     rows.iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             let r = Tuple::from(row(r.clone()));
-            let analytics = match plan.analyze(&r, &SystemClock) {
-                Ok(values) => values,
-                Err(RowError::Select(e) | RowError::Where(e)) => return e,
-            };
-            match plan.filter(&r, &analytics, &SystemClock) {
-                Ok(false) => "-".to_string(),
-                Ok(true) => match plan.project(&r, &analytics, &SystemClock, send_nil, false) {
-                    Ok(out) => to_json_string(&out),
-                    Err(RowError::Select(e) | RowError::Where(e)) => e,
-                },
+            match plan.run_row(&r, 1000 + i as i64, &SystemClock, send_nil, false) {
+                Ok(None) => "-".to_string(),
+                Ok(Some(mut rows)) if rows.len() == 1 => to_json_string(&rows.remove(0)),
+                Ok(Some(rows)) => to_json_string(&Value::array(rows)),
                 Err(RowError::Select(e) | RowError::Where(e)) => e,
             }
         })
         .collect()
 }
 
-fn one(sql: &str, r: serde_json::Value) -> String {
+pub(super) fn one(sql: &str, r: serde_json::Value) -> String {
     run(sql, &[r]).remove(0)
 }
 
-fn compile_error(sql: &str) -> String {
+pub(super) fn compile_error(sql: &str) -> String {
     compile_select(sql).unwrap_err().to_string()
 }
 
@@ -315,8 +311,8 @@ fn compile_errors_point_at_the_problem() {
         compile_error(r#"SELECT cast(a, "money") FROM s"#).contains("must be one of bigint, float")
     );
     assert!(
-        compile_error("SELECT deduplicate(a, true) FROM s")
-            .starts_with("the function deduplicate() is not supported yet")
+        compile_error("SELECT rule_start() FROM s")
+            .starts_with("the function rule_start() is not supported yet")
     );
     assert_eq!(
         compile_error("SELECT a FROM s WHERE count(*) > 1"),
@@ -398,7 +394,7 @@ fn meta_reads_what_the_source_attached_and_send_meta_passes_it_on() {
 
 /// Runs `sql` over one collection of rows, as a closed window [1000, 2000): the JSON of its
 /// result rows and the errors.
-fn collect(sql: &str, rows: &[serde_json::Value]) -> (String, Vec<String>) {
+pub(super) fn collect(sql: &str, rows: &[serde_json::Value]) -> (String, Vec<String>) {
     let tagged: Vec<(usize, serde_json::Value)> = rows.iter().map(|r| (0, r.clone())).collect();
     collect_from(sql, &tagged)
 }
@@ -406,11 +402,35 @@ fn collect(sql: &str, rows: &[serde_json::Value]) -> (String, Vec<String>) {
 /// Like [`collect`], each row tagged with its stream's index in FROM.
 fn collect_from(sql: &str, rows: &[(usize, serde_json::Value)]) -> (String, Vec<String>) {
     let plan = compile_select(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let tuples: Vec<(usize, Tuple)> = rows
+    evaluate(&plan, rows, 2000)
+}
+
+/// Runs a compiled statement over one window of rows, [at - 1000, at), each tagged with its
+/// stream's index in FROM, their analytic functions computed first; the n-th row's time is
+/// at - 1000 + n.
+pub(super) fn evaluate(
+    plan: &SelectPlan,
+    rows: &[(usize, serde_json::Value)],
+    at: i64,
+) -> (String, Vec<String>) {
+    let inputs: Vec<Input> = rows
         .iter()
-        .map(|(stream, r)| (*stream, Tuple::from(row(r.clone()))))
+        .enumerate()
+        .map(|(i, (stream, r))| {
+            let mut input = Input::new(*stream, Tuple::from(row(r.clone())));
+            input.analytics = plan.analyze(&input.tuple, &SystemClock).unwrap();
+            input.time = Some(at - 1000 + i as i64);
+            input
+        })
         .collect();
-    let out = plan.evaluate(&tuples, Some((1000, 2000)), &SystemClock, false, false);
+    let out = plan.evaluate(
+        &inputs,
+        Some((at - 1000, at)),
+        at,
+        &SystemClock,
+        false,
+        false,
+    );
     let json = to_json_string(&Value::array(
         out.rows.into_iter().map(Value::object).collect(),
     ));
@@ -675,10 +695,6 @@ fn analytic_partitions_when_and_defaults() {
             r#"{"duration":6}"#,
             r#"{"duration":5}"#,
         ]
-    );
-    assert_eq!(
-        compile_error("SELECT lag(a) FROM s GROUP BY COUNTWINDOW(2)"),
-        "analytic functions (lag, latest, changed_col, had_changed, acc_*) in a rule with a window or GROUP BY is not supported yet: this version runs SELECT ... FROM one stream [WHERE ...] [GROUP BY ... and a time or count window] [HAVING ...] [ORDER BY ...] [LIMIT n]"
     );
     assert_eq!(
         compile_error("SELECT lag(a, 0) FROM s"),

@@ -1,6 +1,9 @@
 //! Windows, as eKuiper declares them in GROUP BY: `TUMBLINGWINDOW(ss, 10)` and its kin.
 
+use std::sync::Arc;
+
 use super::expr::Expr;
+use super::hits::Hits;
 
 /// What a window is, its lengths in milliseconds (or rows for count windows).
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +34,9 @@ pub struct WindowSpec {
     pub filter: Option<Expr>,
     /// `SLIDINGWINDOW(...) OVER (WHEN ...)`: only rows that meet it close a window.
     pub trigger: Option<Expr>,
+    /// The counts behind `last_hit_count()` and `last_hit_time()` in the trigger: the rows
+    /// that met it, as eKuiper keeps them there.
+    pub trigger_hits: Option<Arc<Hits>>,
     /// `STATEWINDOW(begin, emit)`: its two conditions.
     pub state: Option<(Expr, Expr)>,
 }

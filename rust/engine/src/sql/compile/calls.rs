@@ -91,6 +91,11 @@ impl Compiler {
                 }
             }
         }
+        if aggregate == Aggregate::Deduplicate && !matches!(extra.first(), Some(Value::Bool(_))) {
+            return Err(sql_error(format!(
+                "deduplicate(): the second argument (all) must be true or false, in {whole}"
+            )));
+        }
         Ok(Expr::Aggregate {
             aggregate,
             arg,
@@ -213,8 +218,11 @@ impl Compiler {
             }
             over => {
                 self.aggregates = Place::Where;
-                let (partition, when) = self.over(expr, over)?;
+                self.in_trigger = true;
+                let compiled = self.over(expr, over);
+                self.in_trigger = false;
                 self.aggregates = Place::GroupBy;
+                let (partition, when) = compiled?;
                 if !partition.is_empty() {
                     return Err(sql_error(format!(
                         "a window's OVER takes WHEN only, not PARTITION BY, in {expr}"
@@ -276,6 +284,9 @@ impl Compiler {
         Ok(Some(WindowSpec {
             kind,
             filter,
+            trigger_hits: self
+                .trigger_hits
+                .then(|| std::sync::Arc::new(crate::sql::hits::Hits::new(false))),
             trigger,
             state: None,
         }))
@@ -314,6 +325,7 @@ impl Compiler {
             kind: WindowKind::State,
             filter,
             trigger: None,
+            trigger_hits: None,
             state: Some((begin, emit)),
         })
     }

@@ -2,6 +2,8 @@
 //! once per rule. Everything this version cannot run is rejected here, with the construct named.
 
 mod calls;
+mod select;
+mod special;
 
 use calls::meta_call;
 
@@ -9,8 +11,8 @@ use std::sync::Arc;
 
 use sqlparser::ast::{
     self, AccessExpr, BinaryOperator, CeilFloorKind, DateTimeField, FunctionArg, FunctionArgExpr,
-    FunctionArguments, GroupByExpr, Ident, ObjectName, SelectItem, SelectItemQualifiedWildcardKind,
-    SetExpr, Statement, Subscript, TableFactor, UnaryOperator,
+    FunctionArguments, GroupByExpr, Ident, ObjectName, SetExpr, Statement, Subscript, TableFactor,
+    UnaryOperator,
 };
 use sqlparser::parser::Parser;
 
@@ -23,6 +25,9 @@ use super::cast::CastType;
 use super::dialect::EkuiperDialect;
 use super::expr::{Expr, LikeSource};
 use super::functions::{self, NOT_YET_SUPPORTED};
+use super::hits::Hits;
+use super::invisible;
+use super::numbering::Numbering;
 use super::ops::{BinaryOp, LikePattern};
 use super::over_when;
 use super::plan::{Join, JoinKind, SelectField, SelectPlan};
@@ -46,7 +51,8 @@ pub fn compile_select(sql: &str) -> Result<SelectPlan> {
 
 /// Parses and compiles the SQL statement of the rule `rule_id`.
 pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPlan> {
-    let statements = Parser::parse_sql(&EkuiperDialect, &over_when::rewrite(sql))
+    let (text, invisible) = invisible::rewrite(&over_when::rewrite(sql));
+    let statements = Parser::parse_sql(&EkuiperDialect, &text)
         .map_err(|e| sql_error(format!("invalid SQL: {e}")))?;
     let statement = match statements.as_slice() {
         [one] => one,
@@ -93,6 +99,12 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
         aliases: Vec::new(),
         analytics: Vec::new(),
         rule_id: rule_id.map(str::to_string),
+        hits: None,
+        reads_event_time: false,
+        unnests: 0,
+        in_trigger: false,
+        trigger_hits: false,
+        row_number: None,
     };
     let mut joins = Vec::with_capacity(join_clauses.len());
     for (kind, on) in join_clauses {
@@ -101,11 +113,37 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
             on: on.map(|e| compiler.expr(e)).transpose()?,
         });
     }
+    compiler.aggregates = Place::Allowed;
+    let mut fields = Vec::with_capacity(select.projection.len());
+    for (i, item) in select.projection.iter().enumerate() {
+        let field = compiler.select_item(item)?;
+        if let SelectField::Expr { name, expr } = &field {
+            compiler.aliases.push((name.clone(), expr.clone()));
+        }
+        if !invisible.contains(&i) {
+            fields.push(field);
+        } else if !matches!(field, SelectField::Expr { .. }) {
+            return Err(sql_error(format!(
+                "INVISIBLE applies to an expression of the select list, found it after {item}"
+            )));
+        }
+        // An INVISIBLE field is only its name, for the fields after it, HAVING and ORDER BY.
+    }
+    // WHERE may use the select list's names, as in eKuiper (`... AS lc ... WHERE lc < 2`).
+    compiler.aggregates = Place::Where;
     let condition = select
         .selection
         .as_ref()
         .map(|e| compiler.expr(e))
         .transpose()?;
+    if let (Some(condition), Some(text)) = (&condition, &select.selection)
+        && condition.has_aggregate()
+    {
+        return Err(sql_error(format!(
+            "WHERE runs before grouping, so it cannot use an aggregate (through a name of the \
+             select list), found {text}; use HAVING"
+        )));
+    }
     compiler.aggregates = Place::GroupBy;
     let mut window = None;
     let mut group_by = Vec::new();
@@ -118,18 +156,19 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
                 )));
             }
             Some(spec) => window = Some(spec),
-            None => group_by.push(compiler.expr(expr)?),
+            None => {
+                let key = compiler.expr(expr)?;
+                if key.has_aggregate() {
+                    return Err(sql_error(format!(
+                        "GROUP BY cannot use an aggregate (through a name of the select list), \
+                         found {expr}"
+                    )));
+                }
+                group_by.push(key);
+            }
         }
     }
     compiler.aggregates = Place::Allowed;
-    let mut fields = Vec::with_capacity(select.projection.len());
-    for item in &select.projection {
-        let field = compiler.select_item(item)?;
-        if let SelectField::Expr { name, expr } = &field {
-            compiler.aliases.push((name.clone(), expr.clone()));
-        }
-        fields.push(field);
-    }
     let having = select
         .having
         .as_ref()
@@ -168,21 +207,29 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
         },
         Some(other) => return Err(not_yet(&other.to_string())),
     };
-    if !compiler.analytics.is_empty() && (window.is_some() || !group_by.is_empty()) {
-        return Err(not_yet(
-            "analytic functions (lag, latest, changed_col, had_changed, acc_*) in a rule with a \
-             window or GROUP BY",
-        ));
-    }
     let aggregate = !group_by.is_empty()
         || fields.iter().any(|f| match f {
-            SelectField::Expr { expr, .. } => expr.has_aggregate(),
+            SelectField::Expr { expr, .. } | SelectField::Unnest { expr, .. } => {
+                expr.has_aggregate()
+            }
             SelectField::WildcardExcept { replace, .. } => {
                 replace.iter().any(|(_, e)| e.has_aggregate())
             }
+            SelectField::ChangedCols(changed) => changed.args.iter().any(|a| match a {
+                super::changed_cols::ChangedArg::Expr(_, e) => e.has_aggregate(),
+                super::changed_cols::ChangedArg::Wildcard => false,
+            }),
             SelectField::Wildcard | SelectField::StreamWildcard(_) => false,
         })
-        || having.as_ref().is_some_and(Expr::has_aggregate);
+        || having.as_ref().is_some_and(Expr::has_aggregate)
+        || order_by.iter().any(|(e, _)| e.has_aggregate());
+    if compiler.hits == Some(false) && (window.is_some() || aggregate) {
+        return Err(sql_error(
+            "last_hit_count() and last_hit_time() count the rows of a rule without a window or \
+             GROUP BY; in this rule, use last_agg_hit_count() and last_agg_hit_time(), which \
+             count the groups that pass HAVING",
+        ));
+    }
     Ok(SelectPlan {
         sql: sql.to_string(),
         streams: compiler
@@ -208,6 +255,11 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
         order_by,
         limit,
         analytics: compiler.analytics.into_iter().map(Arc::new).collect(),
+        hits: compiler
+            .hits
+            .map(|aggregate| Arc::new(Hits::new(aggregate))),
+        reads_event_time: compiler.reads_event_time,
+        numbering: compiler.row_number.and_then(|(_, numbering)| numbering),
     })
 }
 
@@ -305,6 +357,18 @@ struct Compiler {
     analytics: Vec<AnalyticCall>,
     /// The rule's id, for `rule_id()`.
     rule_id: Option<String>,
+    /// Whether `last_hit_*` (false) or `last_agg_hit_*` (true) functions are read.
+    hits: Option<bool>,
+    /// Whether `event_time()` is read.
+    reads_event_time: bool,
+    /// How many `unnest()` the select list has.
+    unnests: usize,
+    /// Whether a sliding window's `OVER (WHEN ...)` is being compiled, and whether it reads
+    /// `last_hit_count()` or `last_hit_time()`: those count the rows that met it.
+    in_trigger: bool,
+    trigger_hits: bool,
+    /// The OVER clause of `row_number()` (its text, and how it numbers), once one is met.
+    row_number: Option<(String, Option<Numbering>)>,
 }
 
 impl Compiler {
@@ -325,119 +389,6 @@ impl Compiler {
 
     fn joins(&self) -> bool {
         self.streams.len() > 1
-    }
-
-    fn select_item(&mut self, item: &SelectItem) -> Result<SelectField> {
-        match item {
-            SelectItem::Wildcard(options)
-                if options.opt_except.is_some() || options.opt_replace.is_some() =>
-            {
-                self.wildcard_except_replace(options)
-            }
-            SelectItem::Wildcard(options) => {
-                self.plain_wildcard(options)?;
-                Ok(SelectField::Wildcard)
-            }
-            SelectItem::QualifiedWildcard(
-                SelectItemQualifiedWildcardKind::ObjectName(name),
-                options,
-            ) => {
-                self.plain_wildcard(options)?;
-                match name.0.as_slice() {
-                    [part] => match part.as_ident().and_then(|i| self.source(i)) {
-                        Some(i) if self.joins() => Ok(SelectField::StreamWildcard(i)),
-                        Some(_) => Ok(SelectField::Wildcard),
-                        None => Err(sql_error(format!(
-                            "{name}.* does not name a stream of the rule ({})",
-                            self.streams
-                                .iter()
-                                .map(|(n, _)| n.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ))),
-                    },
-                    _ => Err(sql_error(format!("{name}.* does not name a stream"))),
-                }
-            }
-            SelectItem::UnnamedExpr(expr) => {
-                let name = self.field_name(expr);
-                Ok(SelectField::Expr {
-                    name,
-                    expr: self.expr(expr)?,
-                })
-            }
-            SelectItem::ExprWithAlias { expr, alias } => Ok(SelectField::Expr {
-                name: intern(alias.value.as_str()),
-                expr: self.expr(expr)?,
-            }),
-            other => Err(sql_error(format!("unsupported select item: {other}"))),
-        }
-    }
-
-    /// `* EXCEPT (a, b)` and `* REPLACE (expr AS a, ...)`: every field of the row but those, or
-    /// with those replaced in place.
-    fn wildcard_except_replace(
-        &mut self,
-        options: &ast::WildcardAdditionalOptions,
-    ) -> Result<SelectField> {
-        if options.opt_ilike.is_some()
-            || options.opt_exclude.is_some()
-            || options.opt_rename.is_some()
-            || options.opt_alias.is_some()
-        {
-            return Err(not_yet(&format!("* {}", options.to_string().trim())));
-        }
-        let except = options.opt_except.as_ref().map_or_else(Vec::new, |e| {
-            std::iter::once(&e.first_element)
-                .chain(&e.additional_elements)
-                .map(|i| intern(i.value.as_str()))
-                .collect()
-        });
-        let mut replace = Vec::new();
-        if let Some(r) = &options.opt_replace {
-            for item in &r.items {
-                replace.push((
-                    intern(item.column_name.value.as_str()),
-                    self.expr(&item.expr)?,
-                ));
-            }
-        }
-        Ok(SelectField::WildcardExcept { except, replace })
-    }
-
-    fn plain_wildcard(&self, options: &ast::WildcardAdditionalOptions) -> Result<()> {
-        let text = options.to_string();
-        if text.trim().is_empty() {
-            Ok(())
-        } else {
-            Err(not_yet(&format!("* {}", text.trim())))
-        }
-    }
-
-    /// The result key of an unaliased select expression, as eKuiper names it: a column keeps its
-    /// name, a function call takes the function's name, anything else is `kuiper_field_N`.
-    fn field_name(&mut self, expr: &ast::Expr) -> Key {
-        let name = match expr {
-            ast::Expr::Identifier(ident) => Some(ident.value.clone()),
-            ast::Expr::CompoundIdentifier(parts)
-                if parts.len() == 2 && self.is_source(&parts[0]) =>
-            {
-                Some(parts[1].value.clone())
-            }
-            ast::Expr::Function(f) => Some(f.name.to_string().to_lowercase()),
-            ast::Expr::Cast { .. } => Some("cast".into()),
-            ast::Expr::Substring { .. } => Some("substring".into()),
-            ast::Expr::Trim { .. } => Some("trim".into()),
-            ast::Expr::Ceil { .. } => Some("ceil".into()),
-            ast::Expr::Floor { .. } => Some("floor".into()),
-            _ => None,
-        };
-        let name = name.unwrap_or_else(|| {
-            let n = self.anonymous_fields;
-            self.anonymous_fields += 1;
-            format!("kuiper_field_{n}")
-        });
-        intern(name.as_str())
     }
 
     fn boxed(&mut self, expr: &ast::Expr) -> Result<Box<Expr>> {
@@ -747,6 +698,9 @@ impl Compiler {
         }
         if let Some(kind) = AnalyticKind::lookup(&lower) {
             return self.analytic(whole, function, kind);
+        }
+        if let Some(special) = self.special(whole, function, &lower)? {
+            return Ok(special);
         }
         if NOT_YET_SUPPORTED.contains(&lower.as_str()) {
             return Err(not_yet(&format!("the function {lower}()")));

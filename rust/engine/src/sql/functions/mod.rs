@@ -88,18 +88,7 @@ static CATEGORIES: &[&[ScalarFunction]] = &[
 
 /// Aggregate, analytic and window functions: known names this version rejects with a clear
 /// message instead of "unknown function".
-pub const NOT_YET_SUPPORTED: &[&str] = &[
-    "deduplicate",
-    "changed_cols",
-    "last_hit_count",
-    "last_hit_time",
-    "last_agg_hit_count",
-    "last_agg_hit_time",
-    "unnest",
-    "row_number",
-    "rule_start",
-    "event_time",
-];
+pub const NOT_YET_SUPPORTED: &[&str] = &["rule_start"];
 
 pub fn lookup(name: &str) -> Option<&'static ScalarFunction> {
     all().find(|f| f.name.eq_ignore_ascii_case(name))
