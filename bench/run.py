@@ -5,6 +5,7 @@
     python3 bench/run.py --no-install    # reuse bench/.venv as it is
     python3 bench/run.py --rows 200000   # a smaller data set
     python3 bench/run.py --only mqtt     # only the MQTT scenarios
+    python3 bench/run.py --only sql-sinks --rows 200000   # the sql and redis sinks (sql_sinks.py)
 
 Each scenario runs in its own process, so that its peak RSS is its own (read with wait4).
 Figures are rows per second over the whole input, best of ``--repeat`` runs, and the ratio to
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sql_sinks
 import windows
 
 HERE = Path(__file__).resolve().parent
@@ -535,6 +537,32 @@ def run_windows_section(args: argparse.Namespace) -> None:
         print(f"{name:<42} {rate:>12,.0f} {rate / baseline:>9.2f}x {result['peak_rss_mb']:>8.1f} MB")
 
 
+# ----- the sql and redis sinks -----
+
+
+def run_sql_sinks_section(args: argparse.Namespace) -> None:
+    """bench/sql_sinks.py's scenarios, each in its own process, best of --repeat; every row of
+    the data set goes to the database."""
+    path, _ = generate(args.rows)
+    results: dict[str, dict[str, Any]] = {}
+    for name in sql_sinks.SCENARIOS:
+        runs = [finish_child(name, start_child(name, path, args.rows, "--sql-sinks")) for _ in range(args.repeat)]
+        best = min(runs, key=lambda r: r["seconds"])
+        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+        results[name] = best
+    print(f"\n{args.rows:,} rows through `{sql_sinks.SQL}` into PostgreSQL and Redis; best of {args.repeat}\n")
+    print(f"{'scenario':<42} {'rows/s':>12} {'vs script':>10} {'peak RSS':>10}")
+    targets = []
+    for name, result in results.items():
+        rate = args.rows / result["seconds"]
+        baseline = sql_sinks.BASELINES.get(name, name)
+        ratio = rate / (args.rows / results[baseline]["seconds"])
+        print(f"{name:<42} {rate:>12,.0f} {ratio:>9.2f}x {result['peak_rss_mb']:>8.1f} MB")
+        if baseline != name:
+            targets.append(f"{name}: {ratio:.2f}x >= 5x {'met' if ratio >= 5 else 'MISSED'}")
+    print("targets: " + "; ".join(targets))
+
+
 # ----- the harness -----
 
 
@@ -543,7 +571,16 @@ def install() -> None:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     print("building and installing a release wheel into bench/.venv ...", file=sys.stderr)
     subprocess.run(
-        [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT), "paho-mqtt>=2.1,<3"], check=True
+        [
+            str(VENV / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            f"{ROOT}[redis,postgres]",
+            "paho-mqtt>=2.1,<3",
+        ],
+        check=True,
     )
 
 
@@ -637,18 +674,22 @@ def main() -> None:
     parser.add_argument(
         "--only",
         help="run only the file scenarios whose name contains this text (and the script); "
-        "`--only mqtt` runs only the MQTT scenarios, `--only windows` only the windows ones",
+        "`--only mqtt` runs only the MQTT scenarios, `--only windows` only the windows ones, "
+        "`--only sql-sinks` only the sql and redis sinks' (bench/sql_sinks.py)",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--expected", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--broker", help=argparse.SUPPRESS)
     parser.add_argument("--windows", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sql-sinks", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
         if args.windows:
             result = windows.SCENARIOS[args.child](Path(args.data), args.expected)
+        elif args.sql_sinks:
+            result = sql_sinks.SCENARIOS[args.child](Path(args.data), args.expected)
         elif args.broker:
             result = MQTT_CHILDREN[args.child](Path(args.data), args.expected, json.loads(args.broker))
         else:
@@ -659,12 +700,14 @@ def main() -> None:
     only = (args.only or "").lower()
     if not args.no_install:
         install()
-    if only not in ("mqtt", "windows"):
+    if only not in ("mqtt", "windows", "sql-sinks"):
         run_files(args)
     if args.only is None or only == "mqtt":
         run_mqtt_section(args)
     if args.only is None or only == "windows":
         run_windows_section(args)
+    if args.only is None or only == "sql-sinks":
+        run_sql_sinks_section(args)
 
 
 if __name__ == "__main__":
