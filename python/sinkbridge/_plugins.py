@@ -258,7 +258,8 @@ def searched(key: str, plugins_dir: str) -> list[str]:
     """The places :func:`resolve` looked, for the "unknown sink" message."""
     folder = Path(plugins_dir).resolve()
     places = [
-        f"the plugins folder ({folder / (key + '.py')}, {folder / key}/, or an eKuiper plugin's <name>/<name>.json)",
+        f"the plugins folder ({folder / (key + '.py')} or {folder / key}/)",
+        f"the eKuiper plugins in the plugins folder (a <name>/<name>.json listing {key} among its sinks)",
         f"the entry points of group {ENTRY_POINT_GROUP}",
     ]
     if ":" in key:
