@@ -6,6 +6,7 @@
     python3 bench/run.py --rows 200000   # a smaller data set
     python3 bench/run.py --only mqtt     # only the MQTT scenarios
     python3 bench/run.py --only server   # only the server scenario (10,000 rules over REST)
+    python3 bench/run.py --only sql-sinks --rows 200000   # the sql and redis sinks (sql_sinks.py)
 
 Each scenario runs in its own process, so that its peak RSS is its own (read with wait4).
 Figures are rows per second over the whole input, best of ``--repeat`` runs, and the ratio to
@@ -39,7 +40,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import server
+import server as server_scenario
+import sql_sinks
 import windows
 
 HERE = Path(__file__).resolve().parent
@@ -537,6 +539,32 @@ def run_windows_section(args: argparse.Namespace) -> None:
         print(f"{name:<42} {rate:>12,.0f} {rate / baseline:>9.2f}x {result['peak_rss_mb']:>8.1f} MB")
 
 
+# ----- the sql and redis sinks -----
+
+
+def run_sql_sinks_section(args: argparse.Namespace) -> None:
+    """bench/sql_sinks.py's scenarios, each in its own process, best of --repeat; every row of
+    the data set goes to the database."""
+    path, _ = generate(args.rows)
+    results: dict[str, dict[str, Any]] = {}
+    for name in sql_sinks.SCENARIOS:
+        runs = [finish_child(name, start_child(name, path, args.rows, "--sql-sinks")) for _ in range(args.repeat)]
+        best = min(runs, key=lambda r: r["seconds"])
+        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+        results[name] = best
+    print(f"\n{args.rows:,} rows through `{sql_sinks.SQL}` into PostgreSQL and Redis; best of {args.repeat}\n")
+    print(f"{'scenario':<42} {'rows/s':>12} {'vs script':>10} {'peak RSS':>10}")
+    targets = []
+    for name, result in results.items():
+        rate = args.rows / result["seconds"]
+        baseline = sql_sinks.BASELINES.get(name, name)
+        ratio = rate / (args.rows / results[baseline]["seconds"])
+        print(f"{name:<42} {rate:>12,.0f} {ratio:>9.2f}x {result['peak_rss_mb']:>8.1f} MB")
+        if baseline != name:
+            targets.append(f"{name}: {ratio:.2f}x >= 5x {'met' if ratio >= 5 else 'MISSED'}")
+    print("targets: " + "; ".join(targets))
+
+
 # ----- the harness -----
 
 
@@ -545,7 +573,16 @@ def install() -> None:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     print("building and installing a release wheel into bench/.venv ...", file=sys.stderr)
     subprocess.run(
-        [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", str(ROOT), "paho-mqtt>=2.1,<3"], check=True
+        [
+            str(VENV / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            f"{ROOT}[redis,postgres]",
+            "paho-mqtt>=2.1,<3",
+        ],
+        check=True,
     )
 
 
@@ -640,7 +677,7 @@ def main() -> None:
         "--only",
         help="run only the file scenarios whose name contains this text (and the script); "
         "`--only mqtt` runs only the MQTT scenarios, `--only windows` only the windows ones, "
-        "`--only server` only the server one",
+        "`--only server` only the server one, `--only sql-sinks` only the sql and redis sinks' (bench/sql_sinks.py)",
     )
     parser.add_argument("--rules", type=int, default=10_000, help="rules for the server scenario")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -648,11 +685,14 @@ def main() -> None:
     parser.add_argument("--expected", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--broker", help=argparse.SUPPRESS)
     parser.add_argument("--windows", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sql-sinks", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
         if args.windows:
             result = windows.SCENARIOS[args.child](Path(args.data), args.expected)
+        elif args.sql_sinks:
+            result = sql_sinks.SCENARIOS[args.child](Path(args.data), args.expected)
         elif args.broker:
             result = MQTT_CHILDREN[args.child](Path(args.data), args.expected, json.loads(args.broker))
         else:
@@ -663,14 +703,16 @@ def main() -> None:
     only = (args.only or "").lower()
     if not args.no_install:
         install()
-    if only not in ("mqtt", "windows", "server"):
+    if only not in ("mqtt", "windows", "server", "sql-sinks"):
         run_files(args)
     if args.only is None or only == "mqtt":
         run_mqtt_section(args)
     if args.only is None or only == "windows":
         run_windows_section(args)
     if args.only is None or only == "server":
-        server.report(server.run(VENV / "bin" / "sinkbridge", args.rules))
+        server_scenario.report(server_scenario.run(VENV / "bin" / "sinkbridge", args.rules))
+    if args.only is None or only == "sql-sinks":
+        run_sql_sinks_section(args)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,15 @@ use serde_json::{Map as JsonMap, Value as Json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use sinkbridge_engine::sink::{Batch, CollectReport, Retry, Sink, SinkContext, SinkError};
+use sinkbridge_engine::sink::{
+    Batch, CollectReport, Retry, Sink, SinkContext, SinkError, SinkItem,
+};
 use sinkbridge_engine::value::Value;
 
+use crate::connection;
 use crate::convert::ToPython;
 use crate::errors::{lifecycle_error, sink_error};
+use crate::sink_adapter::{item_props, takes_props};
 
 /// The engine's asyncio loop, started on first use and stopped with the engine.
 #[derive(Default)]
@@ -100,6 +104,8 @@ pub struct PyAsyncSink {
     ctx: Arc<Py<PyAny>>,
     locals: TaskLocals,
     batched: bool,
+    /// `collect_batch` takes the items' rendered dynamic properties as a third argument.
+    with_props: bool,
     concurrency: usize,
     to_python: Arc<Mutex<ToPython>>,
 }
@@ -131,34 +137,25 @@ impl PyAsyncSink {
                     sink.repr()?
                 )));
             }
-            let logger = py.import("logging")?.call_method1(
-                "getLogger",
-                (format!(
-                    "sinkbridge.rule.{}.{}",
-                    context.rule_id, context.op_id
-                ),),
-            )?;
-            let ctx = sinkbridge.getattr("Context")?.call1((
-                &context.rule_id,
-                &context.op_id,
-                context.instance_id,
-                logger,
-            ))?;
+            let ctx = connection::context(py, &context)?;
             let batched = sink.hasattr("collect_batch")?;
+            let with_props = batched && takes_props(py, &sink.getattr("collect_batch")?)?;
             Ok((
                 locals,
                 Arc::new(sink.unbind()),
                 Arc::new(ctx.unbind()),
                 batched,
+                with_props,
             ))
         });
-        let (locals, sink, ctx, batched) =
+        let (locals, sink, ctx, batched, with_props) =
             setup.map_err(|e| Python::attach(|py| lifecycle_error(py, "creating the sink", e)))?;
         let instance = PyAsyncSink {
             sink,
             ctx,
             locals,
             batched,
+            with_props,
             concurrency,
             to_python: Arc::default(),
         };
@@ -186,27 +183,34 @@ impl PyAsyncSink {
         .await
     }
 
-    /// Calls `collect` (or `collect_batch`) with `data`, awaiting it.
+    /// Calls `collect` (or `collect_batch`) with `items`, awaiting it.
     fn collect_call(
         &self,
-        data: Vec<Value>,
+        items: Vec<SinkItem>,
     ) -> impl Future<Output = Result<(), SinkError>> + Send + 'static {
         let (sink, ctx, to_python) = (self.sink.clone(), self.ctx.clone(), self.to_python.clone());
-        let (locals, batched) = (self.locals.clone(), self.batched);
+        let (locals, batched, with_props) = (self.locals.clone(), self.batched, self.with_props);
         async move {
             call(&locals, None, move |py| {
                 let mut to_python = to_python.lock().unwrap_or_else(|p| p.into_inner());
                 if batched {
-                    let items = data
+                    let data = items
                         .iter()
-                        .map(|d| to_python.value(py, d))
+                        .map(|item| to_python.value(py, &item.data))
                         .collect::<PyResult<Vec<_>>>()?;
-                    let list = PyList::new(py, items)?;
-                    sink.bind(py)
-                        .call_method1("collect_batch", (ctx.bind(py), list))
-                        .map(Bound::unbind)
+                    let list = PyList::new(py, data)?;
+                    let sink = sink.bind(py);
+                    let called = if with_props {
+                        sink.call_method1(
+                            "collect_batch",
+                            (ctx.bind(py), list, item_props(py, &items)?),
+                        )
+                    } else {
+                        sink.call_method1("collect_batch", (ctx.bind(py), list))
+                    };
+                    called.map(Bound::unbind)
                 } else {
-                    let item = to_python.value(py, &data[0])?;
+                    let item = to_python.value(py, &items[0].data)?;
                     sink.bind(py)
                         .call_method1("collect", (ctx.bind(py), item))
                         .map(Bound::unbind)
@@ -228,8 +232,7 @@ impl Sink for PyAsyncSink {
     /// others in the batch are not sent again.
     async fn collect(&mut self, _: &SinkContext, items: Batch) -> CollectReport {
         if self.batched {
-            let data = items.iter().map(|i| i.data.clone()).collect();
-            return match self.collect_call(data).await {
+            return match self.collect_call(items.to_vec()).await {
                 Ok(()) => CollectReport::default(),
                 Err(e) => CollectReport::all_failed(items.len(), e),
             };
@@ -240,7 +243,7 @@ impl Sink for PyAsyncSink {
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 break;
             };
-            let call = self.collect_call(vec![item.data.clone()]);
+            let call = self.collect_call(vec![item.clone()]);
             running.spawn(async move {
                 let outcome = call.await;
                 drop(permit);

@@ -4,6 +4,7 @@
 mod async_sink;
 mod cli;
 mod clock;
+mod connection;
 mod convert;
 pub mod embedded;
 mod engine;
@@ -24,6 +25,7 @@ pub fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::PyEngine>()?;
     m.add_class::<clock::PyManualClock>()?;
+    m.add_class::<connection::PyConnectionStatus>()?;
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     Ok(())
 }

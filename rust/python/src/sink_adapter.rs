@@ -12,16 +12,17 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use async_trait::async_trait;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList};
 use serde_json::Value as Json;
 use tokio::sync::oneshot;
 
 use sinkbridge_engine::sink::{
-    ActionProps, Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory,
+    ActionProps, Batch, CollectReport, Sink, SinkContext, SinkError, SinkFactory, SinkItem,
 };
 use sinkbridge_engine::value::Value;
 
 use crate::async_sink::{AsyncLoop, PyAsyncSink};
+use crate::connection;
 use crate::convert::ToPython;
 use crate::errors::{lifecycle_error, sink_error};
 
@@ -155,7 +156,31 @@ struct Worker<'py> {
     /// `collect_batch` if the class defines it, else `collect`.
     collect: Bound<'py, PyAny>,
     batched: bool,
+    /// `collect_batch` takes a third argument: the items' rendered dynamic properties.
+    with_props: bool,
     to_python: ToPython,
+}
+
+/// Whether a sink's `collect_batch` takes the items' dynamic properties (a third parameter).
+pub(crate) fn takes_props(py: Python<'_>, collect_batch: &Bound<'_, PyAny>) -> PyResult<bool> {
+    py.import("sinkbridge._sink")?
+        .call_method1("takes_props", (collect_batch,))?
+        .is_truthy()
+}
+
+/// The rendered dynamic properties of each item, as a list of dicts parallel to the items.
+pub(crate) fn item_props<'py>(py: Python<'py>, items: &[SinkItem]) -> PyResult<Bound<'py, PyList>> {
+    let dicts = items
+        .iter()
+        .map(|item| {
+            let dict = PyDict::new(py);
+            for (path, value) in &item.props {
+                dict.set_item(path, value)?;
+            }
+            Ok(dict)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, dicts)
 }
 
 fn run_worker(
@@ -237,23 +262,16 @@ impl<'py> Worker<'py> {
                     target.bind(py).repr()?
                 )));
             }
-            let logger = py.import("logging")?.call_method1(
-                "getLogger",
-                (format!("sinkbridge.rule.{}.{}", ctx.rule_id, ctx.op_id),),
-            )?;
-            let context = sinkbridge.getattr("Context")?.call1((
-                &ctx.rule_id,
-                &ctx.op_id,
-                ctx.instance_id,
-                logger,
-            ))?;
+            let context = connection::context(py, ctx)?;
             let batched = sink.hasattr("collect_batch")?;
             let collect = sink.getattr(if batched { "collect_batch" } else { "collect" })?;
+            let with_props = batched && takes_props(py, &collect)?;
             Ok(Worker {
                 sink,
                 ctx: context,
                 collect,
                 batched,
+                with_props,
                 to_python: ToPython::default(),
             })
         };
@@ -290,7 +308,15 @@ impl<'py> Worker<'py> {
                     .collect::<PyResult<Vec<_>>>()?;
                 PyList::new(py, data)
             })();
-            return match converted.and_then(|list| self.collect.call1((&self.ctx, list))) {
+            let called = converted.and_then(|list| {
+                if self.with_props {
+                    self.collect
+                        .call1((&self.ctx, list, item_props(py, &items)?))
+                } else {
+                    self.collect.call1((&self.ctx, list))
+                }
+            });
+            return match called {
                 Ok(_) => CollectReport::default(),
                 Err(e) => CollectReport::all_failed(items.len(), sink_error(py, e)),
             };

@@ -1,0 +1,1 @@
+"""``ekuiper.runtime``: what the SDK's plugins import from it."""
