@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -202,6 +203,31 @@ def test_plugins_sinks_lists_the_plugins_folder_with_docstrings(server: Server) 
     assert "recorder" in sinks
     assert sinks["recorder"]["origin"].startswith("plugins folder: ")
     assert sinks["recorder"]["doc"].startswith("A sink for tests")
+
+
+def test_an_ekuiper_portable_plugin_installed_over_rest_runs(server: Server, tmp_path: Path) -> None:
+    archive = tmp_path / "pysam.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in (ROOT / "tests" / "ekuiper" / "pysam").iterdir():
+            if path.suffix in (".py", ".json"):
+                z.write(path, path.name)
+    installed = server.post("/plugins/portables", {"name": "pysam", "file": f"file://{archive}"})
+    assert (installed.status_code, installed.text) == (201, "portable plugin pysam is created; its sinks: print, flaky")
+    assert {"print", "flaky"} <= {s["name"] for s in server.get("/plugins/sinks").json()}
+    again = server.post("/plugins/portables", {"name": "pysam", "file": f"file://{archive}"})
+    assert error_of(again)[:2] == (400, 1000)
+    remote = server.post("/plugins/portables", {"name": "other", "file": "http://example.com/x.zip"})
+    assert "file://" in error_of(remote)[2]
+    script = server.post("/plugins/portables", {"name": "other", "file": f"file://{archive}", "shellParas": []})
+    assert "shellParas" in error_of(script)[2]
+
+    out = tmp_path / "flaky.jsonl"
+    rows = [{"i": i} for i in range(3)]
+    server.post("/streams", {"sql": file_stream("numbers", tmp_path / "numbers.jsonl", rows)})
+    action = {"flaky": {"path": str(out), "failures": 1, "resendInterval": 10, "sendSingle": True}}
+    assert server.post("/rules", {"id": "r", "sql": "SELECT i FROM numbers", "actions": [action]}).status_code == 201
+    wait_for(lambda: out.exists() and len(out.read_text().splitlines()) == 3, what="every row through the plugin")
+    assert [json.loads(line) for line in out.read_text().splitlines()] == rows
 
 
 def test_a_rule_created_over_rest_feeds_a_python_sink_from_the_plugins_folder(server: Server, tmp_path: Path) -> None:
