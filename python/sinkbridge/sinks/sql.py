@@ -14,7 +14,8 @@ eKuiper's properties.
 
 Every statement binds its values as parameters; table and column names are quoted, so a value
 such as ``'); DROP TABLE x; --`` lands as data. A delivery is one transaction: consecutive
-inserts with the same columns become multi-row statements. A lost or refused connection, a
+inserts with the same columns go in together (PostgreSQL: one ``COPY``; MySQL: multi-row
+statements; SQLite: ``executemany``). A lost or refused connection, a
 timeout, a deadlock or a locked SQLite file raises :class:`~sinkbridge.RetryableError` (the
 connection is made again on the next try); a constraint violation or a value the column does
 not take fails the delivery, which is rolled back and counted, not retried.
@@ -27,14 +28,12 @@ from typing import Any
 
 from .._errors import RetryableError
 from .._sink import Context, Sink
-from ._sqldb import Driver, check_driver, connect, quote_ident, scheme_of
+from ._sqldb import Driver, Postgres, check_driver, connect, quote_ident, scheme_of
 from ._support import lost, prop_str, rows_of, to_json
 
 __all__ = ["SqlSink"]
 
 _ACTIONS = ("insert", "update", "upsert", "delete")
-# Rows per multi-row INSERT: larger statements save little and cost memory.
-_ROWS_PER_STATEMENT = 1000
 
 
 class SqlSink(Sink):
@@ -92,8 +91,8 @@ class SqlSink(Sink):
             return action, (str(self.key_field),), [_param(row.get(str(self.key_field)))]
         return action, columns, [_param(row.get(c)) for c in columns]
 
-    def _statement(self, db: Driver, action: str, columns: tuple[str, ...], rows: int) -> str:
-        cache_key = (action, columns, rows)
+    def _statement(self, db: Driver, action: str, columns: tuple[str, ...]) -> str:
+        cache_key = (action, columns)
         sql = self.statements.get(cache_key)
         if sql is not None:
             return sql
@@ -106,8 +105,7 @@ class SqlSink(Sink):
             sql = f"UPDATE {table} SET {sets} WHERE {quote_ident(db, key)} = {ph}"
         else:
             names = ", ".join(quote_ident(db, c) for c in columns)
-            one = "(" + ", ".join([ph] * len(columns)) + ")"
-            sql = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([one] * rows)
+            sql = f"INSERT INTO {table} ({names}) VALUES (" + ", ".join([ph] * len(columns)) + ")"
             if action == "upsert":
                 sql += db.upsert(key, list(columns))
         self.statements[cache_key] = sql
@@ -121,13 +119,11 @@ class SqlSink(Sink):
             at = columns.index(key)
             # SET every column but the key, then WHERE key.
             values = [[v for i, v in enumerate(row) if i != at] + [row[at]] for row in values]
-        if action == "insert" and db.multirow and columns:
-            per = max(1, min(_ROWS_PER_STATEMENT, db.max_params // len(columns)))
-            for start in range(0, len(values), per):
-                chunk = values[start : start + per]
-                await db.execute(self._statement(db, action, columns, len(chunk)), [v for row in chunk for v in row])
+        if action == "insert" and isinstance(db, Postgres) and columns:
+            names = ", ".join(quote_ident(db, c) for c in columns)
+            await db.copy(f"COPY {self._table(db)} ({names}) FROM STDIN", values)
             return
-        await db.executemany(self._statement(db, action, columns, 1), values)
+        await db.executemany(self._statement(db, action, columns), values)
 
     async def collect_batch(self, ctx: Context, items: list[Any]) -> None:
         plans = [self._plan(dict(row)) for row in rows_of(items)]
