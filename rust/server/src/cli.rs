@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use sinkbridge_engine::{Engine, EngineConfig};
 
 use crate::client::{ClientError, Remote};
-use crate::config::{FileSettings, GivenSettings, ServeSettings};
+use crate::config::{PartialSettings, ServeSettings};
 use crate::rest::Plugins;
 use crate::{ruleset, serve};
 
@@ -246,8 +246,8 @@ fn plugins_dir(cli: &Cli) -> PathBuf {
 
 fn serve_command(args: &ServeArgs, cli: &Cli, host: &dyn Host) -> Result<(), String> {
     let file = match &args.config {
-        Some(path) => FileSettings::read(path)?,
-        None => FileSettings::default(),
+        Some(path) => PartialSettings::read(path)?,
+        None => PartialSettings::default(),
     };
     host.init_logging(
         cli.log_level
@@ -255,7 +255,7 @@ fn serve_command(args: &ServeArgs, cli: &Cli, host: &dyn Host) -> Result<(), Str
             .or(file.log_level.as_deref())
             .unwrap_or("info"),
     );
-    let given = GivenSettings {
+    let given = PartialSettings {
         data_dir: args.data_dir.clone(),
         plugins_dir: cli.plugins_dir.clone(),
         sources_dir: cli.sources_dir.clone(),
@@ -263,6 +263,7 @@ fn serve_command(args: &ServeArgs, cli: &Cli, host: &dyn Host) -> Result<(), Str
         auth_token: args.auth_token.clone(),
         allowed_modules: args.allowed_modules.clone(),
         max_body_bytes: args.max_body_bytes,
+        log_level: None,
     };
     serve::serve(ServeSettings::resolve(given, file)?, host)
 }

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-/// The settings as the config file holds them; every key is optional.
+/// One layer of settings, every one optional: the config file's, or those given on the
+/// command line and in the environment.
 #[derive(Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
-pub struct FileSettings {
+pub struct PartialSettings {
     pub data_dir: Option<PathBuf>,
     pub plugins_dir: Option<PathBuf>,
     pub sources_dir: Option<PathBuf>,
@@ -38,30 +39,18 @@ pub struct ServeSettings {
 pub const DEFAULT_BIND: &str = "127.0.0.1:9081";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-impl FileSettings {
-    pub fn read(path: &Path) -> Result<FileSettings, String> {
+impl PartialSettings {
+    pub fn read(path: &Path) -> Result<PartialSettings, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("config file {}: {e}", path.display()))?;
         toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
     }
 }
 
-/// Settings given on the command line or in the environment; `None` when neither did.
-#[derive(Debug, Default)]
-pub struct GivenSettings {
-    pub data_dir: Option<PathBuf>,
-    pub plugins_dir: Option<PathBuf>,
-    pub sources_dir: Option<PathBuf>,
-    pub bind: Option<String>,
-    pub auth_token: Option<String>,
-    pub allowed_modules: Option<Vec<String>>,
-    pub max_body_bytes: Option<usize>,
-}
-
 impl ServeSettings {
     /// Merges what was given over the file's settings over the defaults, and checks the
     /// result: a server reachable from other machines must require a token.
-    pub fn resolve(given: GivenSettings, file: FileSettings) -> Result<ServeSettings, String> {
+    pub fn resolve(given: PartialSettings, file: PartialSettings) -> Result<ServeSettings, String> {
         let bind_text = given
             .bind
             .or(file.bind)
@@ -117,13 +106,13 @@ mod tests {
 
     #[test]
     fn flags_and_environment_override_the_file_which_overrides_defaults() {
-        let file: FileSettings = toml::from_str(
+        let file: PartialSettings = toml::from_str(
             "data_dir = \"/var/lib/sb\"\nbind = \"127.0.0.1:9999\"\nallowed_modules = [\"acme\"]\n",
         )
         .unwrap();
-        let given = GivenSettings {
+        let given = PartialSettings {
             bind: Some("127.0.0.1:7000".into()),
-            ..GivenSettings::default()
+            ..PartialSettings::default()
         };
         let s = ServeSettings::resolve(given, file).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:7000");
@@ -135,22 +124,22 @@ mod tests {
 
     #[test]
     fn an_unknown_key_in_the_file_is_refused_by_name() {
-        let err = toml::from_str::<FileSettings>("dta_dir = \"x\"").unwrap_err();
+        let err = toml::from_str::<PartialSettings>("dta_dir = \"x\"").unwrap_err();
         assert!(err.to_string().contains("dta_dir"), "{err}");
     }
 
     #[test]
     fn a_public_address_needs_a_token() {
-        let given = || GivenSettings {
+        let given = || PartialSettings {
             bind: Some("0.0.0.0:9081".into()),
-            ..GivenSettings::default()
+            ..PartialSettings::default()
         };
-        let err = ServeSettings::resolve(given(), FileSettings::default()).unwrap_err();
+        let err = ServeSettings::resolve(given(), PartialSettings::default()).unwrap_err();
         assert!(err.contains("--auth-token"), "{err}");
-        let with_token = GivenSettings {
+        let with_token = PartialSettings {
             auth_token: Some("s3cret".into()),
             ..given()
         };
-        assert!(ServeSettings::resolve(with_token, FileSettings::default()).is_ok());
+        assert!(ServeSettings::resolve(with_token, PartialSettings::default()).is_ok());
     }
 }
