@@ -317,3 +317,29 @@ def test_the_wheels_console_script_serves_too(tmp_path: Path) -> None:
         assert server.stop() == 0
     finally:
         server.kill()
+
+
+def test_a_second_rule_with_an_id_in_use_is_refused_and_the_first_kept(server: Server) -> None:
+    server.post("/streams", {"sql": MEMORY_STREAM})
+    first = {"id": "r", "sql": "SELECT * FROM demo", "actions": [{"nop": {}}]}
+    assert server.post("/rules", first).status_code == 201
+    status, code, message = error_of(server.post("/rules", {**first, "sql": "SELECT device FROM demo"}))
+    assert (status, code) == (400, 1000)
+    assert "already exists" in message
+    assert server.get("/rules/r").json() == first
+
+
+def test_a_rule_whose_sink_fails_to_open_is_created_stopped_with_the_reason(server: Server, tmp_path: Path) -> None:
+    server.post("/streams", {"sql": MEMORY_STREAM})
+    rule = {
+        "id": "r",
+        "sql": "SELECT * FROM demo",
+        "actions": [{"recorder": {"path": str(tmp_path / "o"), "fail": "open"}}],
+    }
+    created = server.post("/rules", rule)
+    assert created.status_code == 201
+    assert created.text.startswith("Rule r was created, but it failed to start: ")
+    assert "cannot reach the target" in created.text
+    status = server.get("/rules/r/status").json()
+    assert status["status"] == "stopped"
+    assert "cannot reach the target" in status["message"]

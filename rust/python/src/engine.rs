@@ -135,9 +135,15 @@ impl PyEngine {
     fn create_rule(&self, py: Python<'_>, rule_json: &str) -> PyResult<String> {
         call(py, || {
             let rule = json(rule_json, "rule")?;
-            self.engine
+            // A rule created whose start failed exists, stopped; Python hears of the failure.
+            match self
+                .engine
                 .handle()
-                .block_on(self.managed.create_rule(&rule))
+                .block_on(self.managed.create_rule(&rule))?
+            {
+                (id, None) => Ok(id),
+                (_, Some(start_error)) => Err(start_error),
+            }
         })
     }
 

@@ -165,20 +165,23 @@ impl ManagedEngine {
     // ----- rules -----
 
     /// Creates a rule and persists it, with its desired state. A rule that was created but
-    /// failed to start is persisted too (it exists, stopped, with the reason in its status),
-    /// and the start's error is returned.
-    pub async fn create_rule(&self, rule: &Json) -> Result<String> {
+    /// failed to start is persisted too (it exists, stopped, with the reason in its status):
+    /// the start's error comes back beside the id.
+    pub async fn create_rule(&self, rule: &Json) -> Result<(String, Option<Error>)> {
         let id = rule_id(rule)?;
         let created = self.engine.create_rule_async(rule).await;
-        let exists = self.engine.rule_triggered(&id);
-        if let Ok(triggered) = exists {
-            let stored = self.store(Error::Rule, |c| c.put_rule(&id, rule, triggered));
-            if let Err(e) = stored {
-                let _ = self.engine.delete_rule_async(&id).await;
-                return Err(e);
-            }
+        // Created, or created but failed to start; not refused, nor a rule that was there.
+        let start_error = match created {
+            Ok(_) => None,
+            Err(e) if self.engine.rule_json(&id).ok().as_ref() == Some(rule) => Some(e),
+            Err(e) => return Err(e),
+        };
+        let triggered = self.engine.rule_triggered(&id)?;
+        if let Err(e) = self.store(Error::Rule, |c| c.put_rule(&id, rule, triggered)) {
+            let _ = self.engine.delete_rule_async(&id).await;
+            return Err(e);
         }
-        created
+        Ok((id, start_error))
     }
 
     /// Replaces a rule's definition, or creates the rule if there is none with this id. What
@@ -186,7 +189,10 @@ impl ManagedEngine {
     pub async fn replace_rule(&self, rule: &Json) -> Result<()> {
         let id = rule_id(rule)?;
         if self.engine.rule_triggered(&id).is_err() {
-            return self.create_rule(rule).await.map(drop);
+            return match self.create_rule(rule).await? {
+                (_, Some(start_error)) => Err(start_error),
+                (_, None) => Ok(()),
+            };
         }
         let replaced = self.engine.replace_rule_async(rule).await;
         if let Ok(triggered) = self.engine.rule_triggered(&id) {

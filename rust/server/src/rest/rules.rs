@@ -83,23 +83,17 @@ async fn list(State(state): Shared) -> JsonBody<Vec<Json>> {
 
 async fn create(State(state): Shared, Body(body): Body<Json>) -> ApiResult<Response> {
     let rule = rule_body(&state, body)?;
-    match state.managed.create_rule(&rule).await {
-        Ok(id) => Ok(text(
-            StatusCode::CREATED,
-            format!("Rule {id} was created successfully."),
-        )),
-        Err(e) => {
-            // Created, but its start failed: it exists, stopped, with the reason in its status.
-            let id = rule["id"].as_str().unwrap_or_default();
-            if state.managed.engine().rule_triggered(id).is_ok() {
-                return Ok(text(
-                    StatusCode::CREATED,
-                    format!("Rule {id} was created, but it failed to start: {e}"),
-                ));
-            }
-            Err(ApiError::rule(e))
-        }
-    }
+    let (id, start_error) = state
+        .managed
+        .create_rule(&rule)
+        .await
+        .map_err(ApiError::rule)?;
+    // Created, but its start failed: it exists, stopped, with the reason in its status.
+    let message = match start_error {
+        None => format!("Rule {id} was created successfully."),
+        Some(e) => format!("Rule {id} was created, but it failed to start: {e}"),
+    };
+    Ok(text(StatusCode::CREATED, message))
 }
 
 async fn describe(State(state): Shared, Path(id): Path<String>) -> ApiResult<JsonBody<Json>> {
