@@ -147,7 +147,7 @@ impl Windower {
         while tumbling || end - length <= time {
             let slot = self.partials.partition_point(|(e, _)| *e < end);
             if self.partials.get(slot).is_none_or(|(e, _)| *e != end) {
-                let groups = PartialGroups::with_capacity(self.groups_seen);
+                let groups = plan.groups(self.groups_seen);
                 self.partials.insert(slot, (end, groups));
             }
             if let Some((_, groups)) = self.partials.get_mut(slot) {

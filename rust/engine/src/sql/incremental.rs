@@ -70,15 +70,6 @@ pub struct PartialGroups {
 }
 
 impl PartialGroups {
-    /// Room for `groups` groups: a window usually has about as many as the one before.
-    pub fn with_capacity(groups: usize) -> PartialGroups {
-        PartialGroups {
-            index: GroupIndex::with_capacity_and_hasher(groups, Default::default()),
-            firsts: Vec::with_capacity(groups),
-            ..PartialGroups::default()
-        }
-    }
-
     /// How many groups so far.
     pub fn len(&self) -> usize {
         self.firsts.len()
@@ -153,8 +144,18 @@ impl IncrementalPlan {
         })
     }
 
-    /// Takes the next row of a window (`index`: its place among the window's rows, `time`:
-    /// its time).
+    /// A window's groups, none yet, with room for `groups` of them: a window usually has
+    /// about as many as the one before.
+    pub fn groups(&self, groups: usize) -> PartialGroups {
+        PartialGroups {
+            index: GroupIndex::with_capacity_and_hasher(groups, Default::default()),
+            firsts: Vec::with_capacity(groups),
+            accumulators: Vec::with_capacity(groups * self.calls.len()),
+            ..PartialGroups::default()
+        }
+    }
+
+    /// Takes the next row of a window, whose time is `time`.
     pub fn add(&self, groups: &mut PartialGroups, row: &Input, time: i64, clock: &dyn Clock) {
         let index = groups.rows;
         groups.rows += 1;
