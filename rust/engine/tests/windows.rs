@@ -538,3 +538,55 @@ fn last_hit_time_in_a_sliding_windows_when_counts_the_rows_that_met_it() {
     b.expect(&[r#"[{"ns":[1]}]"#, r#"[{"ns":[1,2,3]}]"#]);
     b.expect_no_more(2);
 }
+
+#[test]
+fn grouped_aggregates_in_event_time_with_out_of_order_and_late_rows() {
+    // Aggregated as rows arrive where rows come in order, over the window's rows where not:
+    // the results are the same either way.
+    let mut b = Bench::event_time(
+        "SELECT device, count(*) AS n, avg(t) AS a, max(t) AS m FROM s \
+         GROUP BY device, TUMBLINGWINDOW(ss, 10)",
+        5_000,
+    );
+    b.send(json!([
+        {"device": "x", "t": 1, "ts": 1_000},
+        {"device": "y", "t": 4, "ts": 2_000},
+        {"device": "x", "t": 3, "ts": 3_000},
+    ]));
+    b.send(json!({"device": "y", "t": 2.5, "ts": 12_000})); // watermark 7 000
+    b.send(json!({"device": "x", "t": 5, "ts": 8_000})); // out of order, within the tolerance
+    b.send(json!({"device": "x", "t": 7, "ts": 14_000})); // watermark 9 000
+    b.expect_no_more(0);
+    b.send(json!({"device": "y", "t": 1, "ts": 16_000})); // watermark 11 000: [0, 10 000) closes
+    let first = r#"[{"device":"x","n":3,"a":3,"m":5},{"device":"y","n":1,"a":4,"m":4}]"#;
+    b.expect(&[first]);
+    b.send(json!({"device": "z", "t": 0, "ts": 9_500})); // late: dropped
+    b.send(json!({"device": "x", "t": 0, "ts": 26_000})); // watermark 21 000
+    b.expect(&[
+        first,
+        r#"[{"device":"y","n":2,"a":1.75,"m":2.5},{"device":"x","n":1,"a":7,"m":7}]"#,
+    ]);
+    b.expect_no_more(2);
+}
+
+#[test]
+fn grouped_aggregates_in_hopping_windows() {
+    let mut b = Bench::new(
+        "SELECT device, count(*) AS n, sum(v) AS s, window_end() - 1767225600000 AS we FROM s \
+         GROUP BY device, HOPPINGWINDOW(ss, 10, 5)",
+        1_000,
+    );
+    b.send(json!([{"device": "a", "v": 1}, {"device": "b", "v": 2}]));
+    b.at(6_000);
+    b.send(json!({"device": "a", "v": 3}));
+    b.at(12_000);
+    b.send(json!({"device": "b", "v": 4}));
+    b.at(20_000);
+    b.expect(&[
+        r#"[{"device":"a","n":1,"s":1,"we":5000},{"device":"b","n":1,"s":2,"we":5000}]"#,
+        r#"[{"device":"a","n":2,"s":4,"we":10000},{"device":"b","n":1,"s":2,"we":10000}]"#,
+        r#"[{"device":"a","n":1,"s":3,"we":15000},{"device":"b","n":1,"s":4,"we":15000}]"#,
+        r#"[{"device":"b","n":1,"s":4,"we":20000}]"#,
+    ]);
+    b.expect_no_more(4);
+}

@@ -2,6 +2,8 @@
 
 mod def;
 mod event_time;
+#[cfg(test)]
+mod incremental_tests;
 mod operator;
 pub(crate) mod runtime;
 mod table;

@@ -15,7 +15,7 @@ use crate::clock::{Clock, Sleep};
 use crate::memory_topics::RowBatch;
 use crate::metrics::OpMetrics;
 use crate::sink::queue::ActionQueue;
-use crate::sql::{Input, RowError, SelectPlan};
+use crate::sql::{IncrementalPlan, Input, RowError, SelectPlan};
 use crate::value::{Key, Map, Tuple, Value};
 
 pub(crate) struct Operator {
@@ -143,9 +143,18 @@ impl Operator {
             }
             et
         });
-        let mut windower = self.plan.window.as_ref().map(|w| match event_time {
-            Some(_) => Windower::event_time(w),
-            None => Windower::new(w, clock.now_ms()),
+        // Aggregates computed as rows arrive, where that gives the same results; a window of
+        // a rule that joins tables evaluates over its rows and the tables' as they stand then.
+        let incremental = match self.tables.iter().all(Option::is_none) {
+            true => IncrementalPlan::new(&self.plan).map(Arc::new),
+            false => None,
+        };
+        let mut windower = self.plan.window.as_ref().map(|w| {
+            match event_time {
+                Some(_) => Windower::event_time(w),
+                None => Windower::new(w, clock.now_ms()),
+            }
+            .with_incremental(incremental.clone())
         });
         // The timer for the window's next deadline, kept while the deadline stays the same. In
         // event time, time is the watermark: it moves with the rows, not the clock.
@@ -267,13 +276,14 @@ impl Operator {
                                 start: at,
                                 end: at,
                                 rows,
+                                groups: None,
                             });
                         }
                     }
                 }
                 (None, None) => {}
             }
-            results.extend(self.evaluate(closed, now));
+            results.extend(self.evaluate(closed, incremental.as_deref(), now));
             send(sinks, results).await;
             // The next timer is set before this round's work counts as done, so that whoever
             // waits for the engine to settle finds it set.
@@ -338,8 +348,14 @@ impl Operator {
         Some(input)
     }
 
-    /// Runs the statement over each closed collection.
-    fn evaluate(&self, closed: Vec<ClosedWindow>, now: i64) -> Vec<Value> {
+    /// Runs the statement over each closed collection: from its groups when it aggregated as
+    /// rows arrived and they are complete, else over its rows.
+    fn evaluate(
+        &self,
+        closed: Vec<ClosedWindow>,
+        incremental: Option<&IncrementalPlan>,
+        now: i64,
+    ) -> Vec<Value> {
         let mut results = Vec::new();
         let windowed = self.plan.window.is_some();
         for mut window in closed {
@@ -353,14 +369,28 @@ impl Operator {
                 window.rows.extend(self.table_rows());
             }
             let bounds = windowed.then_some((window.start, window.end));
-            let out = self.plan.evaluate(
-                &window.rows,
-                bounds,
-                window.end,
-                self.clock.as_ref(),
-                self.send_nil,
-                self.send_meta,
-            );
+            let from_groups = match (window.groups.take(), incremental) {
+                (Some(groups), Some(plan)) => plan.evaluate(
+                    groups,
+                    &window.rows,
+                    bounds,
+                    window.end,
+                    self.clock.as_ref(),
+                    self.send_nil,
+                    self.send_meta,
+                ),
+                _ => None,
+            };
+            let out = from_groups.unwrap_or_else(|| {
+                self.plan.evaluate(
+                    &window.rows,
+                    bounds,
+                    window.end,
+                    self.clock.as_ref(),
+                    self.send_nil,
+                    self.send_meta,
+                )
+            });
             for error in &out.errors {
                 self.failed(error, now, &mut results);
             }

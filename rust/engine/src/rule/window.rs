@@ -5,16 +5,18 @@
 //! is the clock's; in event time a row's time is its timestamp and time is the watermark. Rows
 //! are handed to it with their time, and time as it passes; it answers with the windows that
 //! closed. It knows nothing of SQL beyond the window itself: WHERE, GROUP BY and the rest run
-//! over each closed window afterwards.
+//! over each closed window afterwards, except for statements that aggregate as rows arrive
+//! ([`IncrementalPlan`]): then a tumbling or hopping window also hands each row to the groups
+//! of every window it falls in, and a closed window carries its groups along with its rows.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::sql::Input;
 use crate::sql::expr::{EvalContext, Expr, RowInfo};
 use crate::sql::hits::Hits;
 use crate::sql::window::{WindowKind, WindowSpec};
+use crate::sql::{IncrementalPlan, Input, PartialGroups};
 
 /// A window that closed: its rows, and its start and end (Unix ms; end exclusive for time
 /// windows, the last row's time for count and sliding windows).
@@ -23,6 +25,8 @@ pub struct ClosedWindow {
     pub start: i64,
     pub end: i64,
     pub rows: Vec<Item>,
+    /// Its groups, when the statement aggregates as rows arrive.
+    pub groups: Option<PartialGroups>,
 }
 
 /// A row in a window, with the index of its stream in the rule's FROM and its analytic
@@ -51,6 +55,12 @@ pub struct Windower {
     counted: usize,
     /// Event time: rows may come out of order, and every window waits for the watermark.
     event_time: bool,
+    /// Aggregation as rows arrive (tumbling and hopping windows), and the groups of each
+    /// window with rows, by its end, earliest first.
+    incremental: Option<Arc<IncrementalPlan>>,
+    partials: VecDeque<(i64, PartialGroups)>,
+    /// How many groups the last window closed had: room to make for the next.
+    groups_seen: usize,
 }
 
 /// The first multiple of `step` after `now`: time windows align to natural time.
@@ -82,6 +92,71 @@ impl Windower {
             session_start: None,
             counted: 0,
             event_time: true,
+            incremental: None,
+            partials: VecDeque::new(),
+            groups_seen: 0,
+        }
+    }
+
+    /// Aggregates as rows arrive, as `plan` says (tumbling and hopping windows only).
+    pub fn with_incremental(mut self, plan: Option<Arc<IncrementalPlan>>) -> Windower {
+        if matches!(
+            self.kind,
+            WindowKind::Tumbling { .. } | WindowKind::Hopping { .. }
+        ) {
+            self.incremental = plan;
+        }
+        self
+    }
+
+    /// The groups of the window that ends at `end`, which closes now; those of windows that
+    /// ended before, had there been any, are of no more use.
+    fn take_groups(&mut self, end: i64) -> Option<PartialGroups> {
+        while let Some((e, groups)) = self.partials.pop_front() {
+            if e == end {
+                self.groups_seen = groups.len();
+                return Some(groups);
+            }
+            if e > end {
+                self.partials.push_front((e, groups));
+                break;
+            }
+        }
+        None
+    }
+
+    /// Hands a row just taken (at `at` among the rows) to the groups of each window that will
+    /// hold it: the windows that close from `next_end` on, every `step`, whose span covers its
+    /// time (as [`Windower::advance`] will take them).
+    fn accumulate(&mut self, at: usize, clock: &dyn Clock) {
+        let (Some(plan), Some(next_end)) = (&self.incremental, self.next_end) else {
+            return;
+        };
+        let (length, step) = match self.kind {
+            WindowKind::Tumbling { length } => (length, length),
+            WindowKind::Hopping { length, hop } => (length, hop),
+            _ => return,
+        };
+        let Some((time, item)) = self.rows.get(at) else {
+            return;
+        };
+        let time = *time;
+        let tumbling = matches!(self.kind, WindowKind::Tumbling { .. });
+        let mut end = next_end.max(next_boundary(time, step));
+        // A tumbling window takes every row before its end; a hopping one those in its span.
+        while tumbling || end - length <= time {
+            let slot = self.partials.partition_point(|(e, _)| *e < end);
+            if self.partials.get(slot).is_none_or(|(e, _)| *e != end) {
+                let groups = plan.groups(self.groups_seen);
+                self.partials.insert(slot, (end, groups));
+            }
+            if let Some((_, groups)) = self.partials.get_mut(slot) {
+                plan.add(groups, item, time, clock);
+            }
+            if tumbling {
+                break;
+            }
+            end += step;
         }
     }
 
@@ -114,11 +189,13 @@ impl Windower {
             WindowKind::Tumbling { length } => {
                 while let Some(end) = self.next_end.filter(|end| *end <= now) {
                     let rows = self.take_before(end);
+                    let groups = self.take_groups(end);
                     if !rows.is_empty() {
                         closed.push(ClosedWindow {
                             start: end - length,
                             end,
                             rows,
+                            groups,
                         });
                     }
                     // With no rows buffered, skip straight to the window that holds `now`.
@@ -138,8 +215,14 @@ impl Windower {
                         .filter(|(t, _)| *t >= start && *t < end)
                         .map(|(_, item)| item.clone())
                         .collect();
+                    let groups = self.take_groups(end);
                     if !rows.is_empty() {
-                        closed.push(ClosedWindow { start, end, rows });
+                        closed.push(ClosedWindow {
+                            start,
+                            end,
+                            rows,
+                            groups,
+                        });
                     }
                     // Rows before the next window's start are needed no more.
                     let next_start = end + hop - length;
@@ -166,7 +249,12 @@ impl Windower {
                     let start = self.session_start.take().unwrap_or(end);
                     let rows = self.take_before(end);
                     if !rows.is_empty() {
-                        closed.push(ClosedWindow { start, end, rows });
+                        closed.push(ClosedWindow {
+                            start,
+                            end,
+                            rows,
+                            groups: None,
+                        });
                     }
                     // Rows after a session that ended at its maximum open the next one.
                     self.session_start = self.rows.front().map(|(t, _)| *t);
@@ -239,6 +327,7 @@ impl Windower {
                             start,
                             end: time,
                             rows,
+                            groups: None,
                         });
                     }
                     Ok(false) => {}
@@ -266,8 +355,12 @@ impl Windower {
                 }
             };
             // Rows come in time order, except out-of-order rows in event time.
-            let at = self.rows.partition_point(|(t, _)| *t <= time);
+            let at = match self.rows.back() {
+                Some((last, _)) if *last > time => self.rows.partition_point(|(t, _)| *t <= time),
+                _ => self.rows.len(),
+            };
             self.rows.insert(at, (time, item));
+            self.accumulate(at, clock);
             match self.kind {
                 WindowKind::Sliding { length, delay } => {
                     if !triggers {
@@ -300,7 +393,12 @@ impl Windower {
                         } else {
                             self.rows.drain(..).map(|(_, item)| item).collect()
                         };
-                        closed.push(ClosedWindow { start, end, rows });
+                        closed.push(ClosedWindow {
+                            start,
+                            end,
+                            rows,
+                            groups: None,
+                        });
                     }
                 }
                 WindowKind::Tumbling { .. } | WindowKind::Hopping { .. } | WindowKind::State => {}
@@ -322,6 +420,7 @@ impl Windower {
         ClosedWindow {
             start,
             end,
+            groups: None,
             rows: self
                 .rows
                 .iter()

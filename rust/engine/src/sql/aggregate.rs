@@ -250,7 +250,8 @@ fn avg(values: &[Value]) -> Result<Value, String> {
     })
 }
 
-fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
+/// How `min` and `max` order two values; values of different kinds do not compare.
+pub(super) fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Ok(x.cmp(y)),
         (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {

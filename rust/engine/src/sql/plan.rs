@@ -1,17 +1,16 @@
 //! A compiled SELECT and how it turns one input row into zero or one result row.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 
 use crate::clock::Clock;
-use crate::value::{Key, Map, Row, Tuple, Value, intern, to_json_string};
+use crate::value::{Key, Map, Row, Tuple, Value, intern};
 
 use std::sync::Arc;
 
 use super::analytic::AnalyticCall;
 use super::changed_cols::ChangedCols;
 use super::expr::{EvalContext, Expr, RowInfo};
+use super::group_key::{GroupIndex, GroupKey};
 use super::hits::Hits;
 use super::numbering::Numbering;
 use super::window::WindowSpec;
@@ -482,15 +481,35 @@ impl SelectPlan {
                 ..first.context(clock, window, info)
             }
         };
+        let firsts: Vec<Unit<'_>> = members.iter().map(|(first, _)| *first).collect();
+        self.finish(&firsts, self.aggregate, context, out, result);
+    }
+
+    /// HAVING, row_number(), SELECT, ORDER BY, unnest() and LIMIT over a collection's results:
+    /// `firsts` holds each result's unit (the first row of its group when `grouped`), and
+    /// `context` gives a result's context.
+    pub(super) fn finish<'c>(
+        &self,
+        firsts: &[Unit<'c>],
+        grouped: bool,
+        context: impl Fn(usize, RowInfo) -> EvalContext<'c>,
+        out: &Output<'_>,
+        result: &mut WindowResult,
+    ) {
+        let info = out.info;
+        let own = |unit: &Unit<'_>| RowInfo {
+            event_time: unit.time.or(info.event_time),
+            ..info
+        };
         // HAVING, with the hit counts as they stood before (and row_number() as it would be);
         // what passes is counted.
-        let mut kept: Vec<(usize, RowInfo)> = Vec::with_capacity(members.len());
-        for (i, (first, group)) in members.iter().enumerate() {
+        let mut kept: Vec<(usize, RowInfo)> = Vec::with_capacity(firsts.len());
+        for (i, first) in firsts.iter().enumerate() {
             let mut info = RowInfo {
                 row_number: Some(kept.len() as i64 + 1),
-                ..match group {
-                    Some(_) => info,
-                    None => own(first),
+                ..match grouped {
+                    true => info,
+                    false => own(first),
                 }
             };
             if let Some(hits) = &self.hits {
@@ -508,14 +527,14 @@ impl SelectPlan {
             }
         }
         if let Some(numbering) = &self.numbering {
-            kept = numbering.number(kept, context, &mut result.errors);
+            kept = numbering.number(kept, &context, &mut result.errors);
         }
         // SELECT, and ORDER BY's keys.
         let mut ordered: Vec<(Vec<Value>, Row)> = Vec::with_capacity(kept.len());
         for (i, info) in kept {
             let ctx = context(i, info);
             let outcome = self
-                .project_in(&ctx, members[i].0, out.send_nil, out.send_meta)
+                .project_in(&ctx, firsts[i], out.send_nil, out.send_meta)
                 .and_then(|row| {
                     let keys = self
                         .order_by
@@ -543,7 +562,15 @@ impl SelectPlan {
         }
         // unnest() makes rows of each result row, and LIMIT counts those, as in eKuiper.
         let mut rows = Vec::with_capacity(ordered.len());
+        let unnests = self
+            .fields
+            .iter()
+            .any(|f| matches!(f, SelectField::Unnest { .. }));
         for (_, row) in ordered {
+            if !unnests {
+                rows.push(row);
+                continue;
+            }
             match self.unnest(row, out.send_nil) {
                 Ok(more) => rows.extend(more),
                 Err(e) => result.errors.push(e),
@@ -580,7 +607,7 @@ impl SelectPlan {
                 vec![units.to_vec()]
             };
         }
-        let mut index: HashMap<GroupKey, usize> = HashMap::new();
+        let mut index = GroupIndex::default();
         let mut groups: Vec<Vec<Unit<'t>>> = Vec::new();
         for unit in units {
             let ctx = unit.context(clock, window, RowInfo::default());
@@ -596,7 +623,7 @@ impl SelectPlan {
                     continue;
                 }
             };
-            let key = GroupKey(keys);
+            let key = GroupKey::new(keys);
             let next = groups.len();
             let slot = *index.entry(key).or_insert(next);
             if slot == next {
@@ -607,59 +634,6 @@ impl SelectPlan {
         groups
     }
 }
-
-/// GROUP BY's keys of one row: rows with equal keys form a group (an integer and the same
-/// float are equal, as in comparisons). Hashed by value, so that grouping a row costs no text.
-struct GroupKey(Vec<Value>);
-
-impl Hash for GroupKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        for value in &self.0 {
-            match value {
-                Value::Null => 0u8.hash(state),
-                Value::Bool(b) => (1u8, b).hash(state),
-                Value::Int(i) => (2u8, (*i as f64).to_bits()).hash(state),
-                Value::Float(f) => (2u8, f.to_bits()).hash(state),
-                Value::String(s) => (3u8, s.as_ref()).hash(state),
-                other => (4u8, to_json_string(other)).hash(state),
-            }
-        }
-    }
-}
-
-impl PartialEq for GroupKey {
-    fn eq(&self, other: &GroupKey) -> bool {
-        self.0.len() == other.0.len()
-            && self.0.iter().zip(&other.0).all(|(a, b)| match (a, b) {
-                (Value::Null, Value::Null) => true,
-                (Value::Bool(x), Value::Bool(y)) => x == y,
-                (Value::Int(x), Value::Int(y)) => x == y,
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    a.as_f64() == b.as_f64()
-                }
-                (Value::String(x), Value::String(y)) => x == y,
-                (
-                    Value::Null
-                    | Value::Bool(_)
-                    | Value::Int(_)
-                    | Value::Float(_)
-                    | Value::String(_),
-                    _,
-                )
-                | (
-                    _,
-                    Value::Null
-                    | Value::Bool(_)
-                    | Value::Int(_)
-                    | Value::Float(_)
-                    | Value::String(_),
-                ) => false,
-                _ => to_json_string(a) == to_json_string(b),
-            })
-    }
-}
-
-impl Eq for GroupKey {}
 
 /// A result to make: a unit (the first row of its group) and its group, if rows are grouped.
 type Member<'a> = (Unit<'a>, Option<&'a [Unit<'a>]>);
@@ -696,12 +670,12 @@ pub(super) fn order_values(a: &Value, b: &Value) -> Ordering {
 
 /// How a collection's results are made: its window, what its rows know, the clock, and the
 /// rule options `sendNilField` and `sendMetaToSink`.
-struct Output<'a> {
-    window: Option<(i64, i64)>,
-    info: RowInfo,
-    clock: &'a dyn Clock,
-    send_nil: bool,
-    send_meta: bool,
+pub(super) struct Output<'a> {
+    pub window: Option<(i64, i64)>,
+    pub info: RowInfo,
+    pub clock: &'a dyn Clock,
+    pub send_nil: bool,
+    pub send_meta: bool,
 }
 
 /// Where `sendMetaToSink` puts a row's metadata in the result, as eKuiper does.
