@@ -579,10 +579,6 @@ impl Engine {
         Ok(id)
     }
 
-    pub fn replace_rule(&self, rule: &Json) -> Result<()> {
-        self.block_on(self.replace_rule_async(rule))
-    }
-
     /// Replaces a rule's definition (eKuiper's `PUT /rules/{id}`): the old run stops the way a
     /// stop does, so what was queued for its sinks reaches them (and what they cached stays
     /// cached for the new run), then the new definition starts if its `triggered` says so.

@@ -98,6 +98,11 @@ fn count(v: u64) -> Option<i64> {
     Some(i64::try_from(v).unwrap_or(i64::MAX))
 }
 
+/// A count only sinks keep.
+fn sink_count(op: &OpSnapshot, v: u64) -> Option<i64> {
+    (op.kind == "sink").then(|| count(v)).flatten()
+}
+
 impl Collector for Snapshot {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         {
@@ -133,28 +138,26 @@ impl Collector for Snapshot {
             MetricType::Counter,
             |op| count(op.exceptions),
         )?;
-        let sinks_only =
-            |v: u64| move |op: &OpSnapshot| (op.kind == "sink").then(|| count(v)).flatten();
         self.family(
             &mut encoder,
             "sinkbridge_buffer_length",
             "Results queued for a sink.",
             MetricType::Gauge,
-            |op| sinks_only(op.buffer_length)(op),
+            |op| sink_count(op, op.buffer_length),
         )?;
         self.family(
             &mut encoder,
             "sinkbridge_buffer_dropped",
             "Results a full sink buffer dropped (bufferFullPolicy).",
             MetricType::Counter,
-            |op| sinks_only(op.buffer_dropped)(op),
+            |op| sink_count(op, op.buffer_dropped),
         )?;
         self.family(
             &mut encoder,
             "sinkbridge_retries",
             "Deliveries a sink retried.",
             MetricType::Counter,
-            |op| sinks_only(op.retries)(op),
+            |op| sink_count(op, op.retries),
         )?;
         self.family(
             &mut encoder,
