@@ -81,6 +81,8 @@ def test_an_async_sink_keeps_concurrency_collects_in_flight(engine: sb.Engine, s
     wait_for(lambda: len(server.paths) == 12, what="twelve requests")
     assert server.most_in_flight == 4
     assert sorted(server.paths) == sorted(f"/{i}" for i in range(12))
+    # The server has every request before the sink's collects return: wait for those too.
+    assert engine.wait_idle()
     status = engine.rule_status("r")
     assert status["sink_http_0_0_records_out_total"] == 12
     assert "sink_http_0_1_records_out_total" not in status, "one instance takes the whole concurrency"
