@@ -32,7 +32,7 @@ use crate::sink::{
 use crate::source::{FileSourceType, MemorySourceType, MqttSourceType, SharedSources, SourceType};
 use crate::sql::{SelectPlan, compile_rule_select};
 use crate::stream::{StreamDef, StreamStatement, parse_stream_statement};
-use crate::value::Row;
+use crate::value::{Fields, Key, Row, intern};
 
 /// Source property sets by source type, then by conf key.
 type SourceConfs = HashMap<String, HashMap<String, JsonMap<String, Json>>>;
@@ -496,19 +496,29 @@ impl Engine {
     }
 
     /// Opens the source a rule reads a stream with: its own, or the stream's shared one.
+    /// `columns` are the only columns the rule reads, when it names them.
     fn open_stream(
         &self,
         state: &State,
         name: &str,
+        columns: Option<&[Key]>,
     ) -> std::result::Result<(Arc<StreamDef>, SourceFeed), String> {
         let stream = Self::find_stream(state, name)
             .cloned()
             .ok_or_else(|| format!("stream {name} does not exist"))?;
         let source_type = self.source_type(&stream.options.source_type)?;
         let props = self.source_props(&stream)?;
+        // A source of this rule alone decodes what the rule reads and the row's timestamp.
+        // A stream with a schema keeps its declared fields, which its schema checks.
+        let fields = columns
+            .filter(|_| !stream.options.shared && stream.fields.is_none())
+            .map(|columns| {
+                let timestamp = stream.options.timestamp.as_deref().map(intern);
+                Fields::new(columns.iter().cloned().chain(timestamp))
+            });
         let open = || {
             source_type
-                .open(&stream, &props)
+                .open(&stream, &props, fields.clone())
                 .map_err(|e| format!("stream {}: {e}", stream.name))
         };
         let connection = || match source_type.connects() {
@@ -689,7 +699,7 @@ impl Engine {
             let opened = plan
                 .streams
                 .iter()
-                .map(|name| self.open_stream(&state, name))
+                .map(|name| self.open_stream(&state, name, plan.columns_read.as_deref()))
                 .collect::<std::result::Result<Vec<_>, String>>();
             match opened {
                 Ok(streams) => (

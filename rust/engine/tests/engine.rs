@@ -483,3 +483,60 @@ fn streams_join_tables_as_they_stand() {
         .unwrap();
     recorder.wait_until(|r| r.contains(&r#"[{"id":2,"room":"cellar"},{"id":1}]"#.to_string()));
 }
+
+#[test]
+fn a_rule_that_names_its_columns_still_sees_what_it_reads_of_a_file_stream() {
+    // A rule's own source skips the fields the rule does not read: the timestamp, a column
+    // named in another case, and whole rows (`*`, `collect(*)`) must still come through.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            "{\"temp\":1,\"extra\":{\"a\":[1,2]},\"ts\":0}\n",
+            "{\"temp\":2,\"extra\":\"x\",\"ts\":500}\n",
+            "{\"temp\":3,\"extra\":null,\"ts\":1500}\n",
+        ),
+    )
+    .unwrap();
+    let (engine, recorder) = engine_with_recorder();
+    engine
+        .create_stream(&format!(
+            r#"CREATE STREAM e () WITH (TYPE="file", DATASOURCE="{}", TIMESTAMP="ts")"#,
+            path.display()
+        ))
+        .unwrap();
+    let event_time = json!({"isEventTime": true, "lateTolerance": 0});
+    let rules = [
+        (
+            "named",
+            "SELECT TEMP AS t, count(*) AS n FROM e GROUP BY TUMBLINGWINDOW(ss, 1)",
+            event_time.clone(),
+        ),
+        (
+            "collected",
+            "SELECT collect(*)[0]->extra AS x FROM e GROUP BY TUMBLINGWINDOW(ss, 1)",
+            event_time,
+        ),
+        ("star", "SELECT * FROM e WHERE temp > 2", json!({})),
+    ];
+    for (id, sql, options) in rules {
+        engine
+            .create_rule(
+                &json!({"id": id, "sql": sql, "options": options, "actions": [{"recorder": {}}]}),
+            )
+            .unwrap();
+    }
+    engine.start().unwrap();
+    let mut results = recorder.wait_for(3);
+    results.sort();
+    assert_eq!(
+        results,
+        [
+            r#"[{"t":1,"n":2}]"#,
+            r#"[{"temp":3,"extra":null,"ts":1500}]"#,
+            r#"[{"x":{"a":[1,2]}}]"#,
+        ]
+    );
+    engine.stop();
+}

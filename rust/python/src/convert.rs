@@ -17,9 +17,9 @@ static UTC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Converts values to Python objects, remembering the Python string of every key it saw.
 ///
-/// Keys are looked up by the address of their shared `Arc<str>`: rows of one rule share their
-/// keys, so that is a pointer hash instead of a string hash. The cache holds a clone of each
-/// `Arc`, so an address cannot be freed and reused for another key while it is cached.
+/// Keys are looked up by the address of their name: rows of one rule share their keys, so that
+/// is a pointer hash instead of a string hash. The cache holds a clone of each key, so an
+/// address cannot be freed and reused for another key while it is cached.
 #[derive(Default)]
 pub struct ToPython {
     keys: HashMap<usize, (Key, Py<PyString>)>,
@@ -29,7 +29,7 @@ impl ToPython {
     const MAX_KEYS: usize = 4096;
 
     fn key<'py>(&mut self, py: Python<'py>, key: &Key) -> Bound<'py, PyString> {
-        let address = Arc::as_ptr(key) as *const u8 as usize;
+        let address = key.address();
         if let Some((_, s)) = self.keys.get(&address) {
             return s.bind(py).clone();
         }

@@ -64,6 +64,17 @@ impl Encoder {
         }
     }
 
+    /// [`Encoder::encode`], appended to `out`: JSON goes straight in, with no string between.
+    pub fn encode_into(&mut self, item: &SinkItem, out: &mut Vec<u8>) {
+        match (&item.data, &self.format) {
+            (Value::String(_), _) | (_, Format::Delimited { .. }) => {
+                out.extend_from_slice(self.encode(item).as_bytes())
+            }
+            // Writing our own values into memory cannot fail (see `to_json_string`).
+            (data, Format::Json) => serde_json::to_writer(out, data).unwrap_or_default(),
+        }
+    }
+
     /// One delimited line per row of an item, without a header.
     pub fn lines(&mut self, data: &Value) -> Vec<String> {
         let Format::Delimited { delimiter, .. } = &self.format else {

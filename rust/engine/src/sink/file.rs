@@ -146,6 +146,7 @@ impl SinkFactory for FileSinkFactory {
             csv_header,
             conf,
             files: HashMap::new(),
+            text: Vec::new(),
         }))
     }
 
@@ -160,6 +161,8 @@ struct FileSink {
     csv_header: bool,
     /// Open files by the path they were asked for (a rolled file has another name on disk).
     files: HashMap<String, OpenFile>,
+    /// The encoded item, reused from item to item.
+    text: Vec<u8>,
 }
 
 enum Output {
@@ -221,85 +224,83 @@ fn file_name(asked: &str, conf: &FileConf) -> PathBuf {
     }
 }
 
-impl FileSink {
-    fn open_file(&self, asked: &str) -> Result<OpenFile, SinkError> {
-        let path = file_name(asked, &self.conf);
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-        }
-        // A JSON array cannot be appended to; lines and CSV keep what an earlier run wrote.
-        let append = self.conf.file_type != FileType::Json;
-        let file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(append)
-            .truncate(!append)
-            .open(&path)
-            .map_err(|e| io_error(&path, e))?;
-        let existing = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let writer = BufWriter::new(file);
-        let out = match self.conf.gzip {
-            true => Output::Gzip(GzEncoder::new(writer, Compression::default())),
-            false => Output::Plain(writer),
-        };
-        let mut open = OpenFile {
-            out,
-            opened: Instant::now(),
-            items: 0,
-            bytes: existing,
-        };
-        match self.conf.file_type {
-            FileType::Json => write_counted(&mut open, b"[", &path)?,
-            FileType::Csv if self.csv_header && existing == 0 => {
-                if let Some(header) = self.encoder.header() {
-                    write_counted(&mut open, format!("{header}\n").as_bytes(), &path)?;
-                }
-            }
-            _ => {}
-        }
-        Ok(open)
+/// Opens (creates or appends to) the file for a path asked for, writing what starts it.
+fn open_file(
+    conf: &FileConf,
+    encoder: &Encoder,
+    csv_header: bool,
+    asked: &str,
+) -> Result<OpenFile, SinkError> {
+    let path = file_name(asked, conf);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     }
+    // A JSON array cannot be appended to; lines and CSV keep what an earlier run wrote.
+    let append = conf.file_type != FileType::Json;
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(&path)
+        .map_err(|e| io_error(&path, e))?;
+    let existing = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let writer = BufWriter::new(file);
+    let out = match conf.gzip {
+        true => Output::Gzip(GzEncoder::new(writer, Compression::default())),
+        false => Output::Plain(writer),
+    };
+    let mut open = OpenFile {
+        out,
+        opened: Instant::now(),
+        items: 0,
+        bytes: existing,
+    };
+    match conf.file_type {
+        FileType::Json => write_counted(&mut open, b"[", &path)?,
+        FileType::Csv if csv_header && existing == 0 => {
+            if let Some(header) = encoder.header() {
+                write_counted(&mut open, format!("{header}\n").as_bytes(), &path)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(open)
+}
 
+impl FileSink {
     fn write_item(&mut self, item: &SinkItem) -> Result<(), SinkError> {
-        let asked = item.prop("path").unwrap_or(&self.conf.path).to_string();
-        let text = match self.conf.file_type {
-            FileType::Csv => self.encoder.lines(&item.data).join("\n"),
-            _ => self.encoder.encode(item),
-        };
-        if !self.files.contains_key(&asked) {
-            let opened = self.open_file(&asked)?;
-            self.files.insert(asked.clone(), opened);
-        }
-        let path = PathBuf::from(&asked);
+        // The hot path of a busy sink: one hash lookup, no allocation per item.
+        let asked = item.prop("path").unwrap_or(&self.conf.path);
         let file_type = self.conf.file_type;
-        let Some(file) = self.files.get_mut(&asked) else {
-            return Ok(());
-        };
-        let separator: &[u8] = match (file_type, file.items) {
-            (FileType::Json, 0) => b"",
-            (FileType::Json, _) => b",",
-            _ => b"",
-        };
-        write_counted(file, separator, &path)?;
-        write_counted(file, text.as_bytes(), &path)?;
-        if file_type != FileType::Json {
-            write_counted(file, b"\n", &path)?;
+        self.text.clear();
+        match file_type {
+            FileType::Csv => self
+                .text
+                .extend_from_slice(self.encoder.lines(&item.data).join("\n").as_bytes()),
+            _ => self.encoder.encode_into(item, &mut self.text),
         }
+        match file_type {
+            FileType::Json => {}
+            _ => self.text.push(b'\n'),
+        }
+        let file = match self.files.get_mut(asked) {
+            Some(file) => file,
+            None => {
+                let opened = open_file(&self.conf, &self.encoder, self.csv_header, asked)?;
+                self.files.entry(asked.to_string()).or_insert(opened)
+            }
+        };
+        if file_type == FileType::Json && file.items > 0 {
+            write_counted(file, b",", Path::new(asked))?;
+        }
+        write_counted(file, &self.text, Path::new(asked))?;
         file.items += 1;
-        if self.due_to_roll(&asked) {
+        if due_to_roll(&self.conf, file) {
+            let asked = asked.to_string();
             self.close_file(&asked)?;
         }
         Ok(())
-    }
-
-    fn due_to_roll(&self, asked: &str) -> bool {
-        let Some(file) = self.files.get(asked) else {
-            return false;
-        };
-        let c = &self.conf;
-        (c.rolling_count > 0 && file.items >= c.rolling_count)
-            || (c.rolling_size > 0 && file.bytes >= c.rolling_size)
-            || (!c.rolling_interval.is_zero() && file.opened.elapsed() >= c.rolling_interval)
     }
 
     fn close_file(&mut self, asked: &str) -> Result<(), SinkError> {
@@ -322,6 +323,12 @@ impl FileSink {
     }
 }
 
+fn due_to_roll(c: &FileConf, file: &OpenFile) -> bool {
+    (c.rolling_count > 0 && file.items >= c.rolling_count)
+        || (c.rolling_size > 0 && file.bytes >= c.rolling_size)
+        || (!c.rolling_interval.is_zero() && file.opened.elapsed() >= c.rolling_interval)
+}
+
 fn write_counted(file: &mut OpenFile, bytes: &[u8], path: &Path) -> Result<(), SinkError> {
     file.out.write_all(bytes).map_err(|e| io_error(path, e))?;
     file.bytes += bytes.len() as u64;
@@ -338,9 +345,9 @@ impl Sink for FileSink {
         // Files whose time is up roll before anything new goes in.
         let expired: Vec<String> = self
             .files
-            .keys()
-            .filter(|k| self.due_to_roll(k))
-            .cloned()
+            .iter()
+            .filter(|(_, file)| due_to_roll(&self.conf, file))
+            .map(|(asked, _)| asked.clone())
             .collect();
         for asked in expired {
             if let Err(e) = self.close_file(&asked) {

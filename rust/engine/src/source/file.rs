@@ -22,7 +22,7 @@ use tokio::runtime::Handle;
 use super::{Source, SourceOutput, SourceType};
 use crate::duration::parse_duration;
 use crate::stream::StreamDef;
-use crate::value::{JsonDecoder, Key, KeyCache, Map, Tuple, Value, decode_json_rows};
+use crate::value::{Fields, JsonDecoder, Key, KeyCache, Map, Tuple, Value, decode_json_rows};
 
 /// Rows per batch read from the file.
 const BATCH_ROWS: usize = 256;
@@ -162,6 +162,7 @@ impl SourceType for FileSourceType {
         &self,
         def: &StreamDef,
         props: &JsonMap<String, Json>,
+        fields: Option<Fields>,
     ) -> Result<Box<dyn Source>, String> {
         let config = config(def, props)?;
         let file = File::open(&config.path)
@@ -172,13 +173,18 @@ impl SourceType for FileSourceType {
                 config.path.display()
             ));
         }
-        Ok(Box::new(FileSource { config, file }))
+        Ok(Box::new(FileSource {
+            config,
+            file,
+            fields,
+        }))
     }
 }
 
 struct FileSource {
     config: FileConfig,
     file: File,
+    fields: Option<Fields>,
 }
 
 /// The reader thread's end of the source: it sends rows straight into the rule (no hop through
@@ -232,14 +238,19 @@ impl Emitter {
 #[async_trait]
 impl Source for FileSource {
     async fn run(self: Box<Self>, out: SourceOutput) -> Result<(), String> {
-        let FileSource { config, file } = *self;
+        let FileSource {
+            config,
+            file,
+            fields,
+        } = *self;
         let emitter = Emitter {
             out,
             runtime: Handle::current(),
             interval: config.interval,
         };
         let read = tokio::task::spawn_blocking(move || {
-            read_file(&config, file, &emitter).map(|()| emitter.out)
+            let decoder = JsonDecoder::keeping(fields);
+            read_file(&config, file, decoder, &emitter).map(|()| emitter.out)
         })
         .await
         .map_err(|e| format!("the file reader failed: {e}"))?;
@@ -249,18 +260,27 @@ impl Source for FileSource {
     }
 }
 
-fn read_file(config: &FileConfig, file: File, out: &Emitter) -> Result<(), String> {
+fn read_file(
+    config: &FileConfig,
+    file: File,
+    decoder: JsonDecoder,
+    out: &Emitter,
+) -> Result<(), String> {
     let reader = BufReader::with_capacity(READ_BUFFER, file);
     let name = config.path.display().to_string();
     match config.file_type {
-        FileType::Lines => read_lines(reader, &name, out),
-        FileType::Json => read_json_array(reader, &name, out),
+        FileType::Lines => read_lines(reader, decoder, &name, out),
+        FileType::Json => read_json_array(reader, decoder, &name, out),
         FileType::Csv => read_csv(config, reader, &name, out),
     }
 }
 
-fn read_lines(mut reader: impl BufRead, name: &str, out: &Emitter) -> Result<(), String> {
-    let mut decoder = JsonDecoder::new();
+fn read_lines(
+    mut reader: impl BufRead,
+    mut decoder: JsonDecoder,
+    name: &str,
+    out: &Emitter,
+) -> Result<(), String> {
     let mut line = Vec::with_capacity(256);
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     let mut number = 0usize;
@@ -296,14 +316,19 @@ fn read_lines(mut reader: impl BufRead, name: &str, out: &Emitter) -> Result<(),
 }
 
 /// A JSON array is read whole (use JSON lines for large files); rows go on in batches.
-fn read_json_array(mut reader: impl Read, name: &str, out: &Emitter) -> Result<(), String> {
+fn read_json_array(
+    mut reader: impl Read,
+    mut decoder: JsonDecoder,
+    name: &str,
+    out: &Emitter,
+) -> Result<(), String> {
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read {name}: {e}"))?;
     let mut rows = Vec::new();
     out.received(1);
-    if let Err(e) = decode_json_rows(&mut JsonDecoder::new(), &bytes, |row| rows.push(row.into())) {
+    if let Err(e) = decode_json_rows(&mut decoder, &bytes, |row| rows.push(row.into())) {
         out.error(&format!("{name}: {e}"));
         return Ok(());
     }

@@ -11,6 +11,7 @@ use super::shared::Lease;
 use super::{Source, SourceOutput, SourceType};
 use crate::memory_topics::{MemoryTopics, RowBatch, Subscription, validate_filter};
 use crate::stream::StreamDef;
+use crate::value::Fields;
 
 /// Batches a subscriber may hold before publishers wait.
 const SUBSCRIPTION_BATCHES: usize = 4;
@@ -48,6 +49,8 @@ impl SourceType for MemorySourceType {
         &self,
         def: &StreamDef,
         props: &JsonMap<String, Json>,
+        // Rows published in the process are values already: there is nothing to skip.
+        _: Option<Fields>,
     ) -> Result<Box<dyn Source>, String> {
         reject_props(props)?;
         // Subscribe now, not when the task first runs: rows published right after the rule

@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::memory_topics::RowBatch;
 use crate::metrics::{ConnectionState, OpMetrics};
 use crate::stream::{Schema, StreamDef};
-use crate::value::Tuple;
+use crate::value::{Fields, Tuple};
 
 pub use file::FileSourceType;
 pub use memory::MemorySourceType;
@@ -37,11 +37,14 @@ pub trait SourceType: Send + Sync {
     /// Checks a stream and its source properties when the stream is created.
     fn validate(&self, def: &StreamDef, props: &JsonMap<String, Json>) -> Result<(), String>;
 
-    /// Opens a source for a rule that starts: errors here fail the rule's start.
+    /// Opens a source for a rule that starts: errors here fail the rule's start. `fields`,
+    /// when given, are the only fields of a row the rule reads: a source that decodes may skip
+    /// the others (a shared source, which serves several rules, is given none).
     fn open(
         &self,
         def: &StreamDef,
         props: &JsonMap<String, Json>,
+        fields: Option<Fields>,
     ) -> Result<Box<dyn Source>, String>;
 }
 

@@ -19,7 +19,7 @@ use super::{Source, SourceOutput, SourceType};
 use crate::memory_topics::validate_filter;
 use crate::mqtt::{self, CONNECTION_PROPERTIES, ConnConf, Message, MqttClient};
 use crate::stream::StreamDef;
-use crate::value::{JsonDecoder, Map, Row, Tuple, Value, decode_json_rows, intern};
+use crate::value::{Fields, JsonDecoder, Key, Map, Row, Tuple, Value, decode_json_rows, intern};
 
 /// Batches of received messages (one per network read) decoded together at most.
 const BATCHES_TAKEN: usize = 32;
@@ -105,10 +105,12 @@ impl SourceType for MqttSourceType {
         &self,
         def: &StreamDef,
         props: &JsonMap<String, Json>,
+        fields: Option<Fields>,
     ) -> Result<Box<dyn Source>, String> {
         Ok(Box::new(MqttSource {
             conf: read_conf(def, props)?,
             stream: def.name.clone(),
+            fields,
         }))
     }
 }
@@ -116,12 +118,17 @@ impl SourceType for MqttSourceType {
 struct MqttSource {
     conf: SourceConf,
     stream: String,
+    fields: Option<Fields>,
 }
 
 #[async_trait]
 impl Source for MqttSource {
     async fn run(self: Box<Self>, out: SourceOutput) -> Result<(), String> {
-        let MqttSource { conf, stream } = *self;
+        let MqttSource {
+            conf,
+            stream,
+            fields,
+        } = *self;
         let (tx, mut rx) = mpsc::channel(RECEIVED);
         // A fixed client id with QoS 1 or 2 asks the broker to keep the session, so that what
         // is published while the engine is away is delivered when it is back.
@@ -136,7 +143,7 @@ impl Source for MqttSource {
             },
             out.connection().clone(),
         );
-        let mut decoder = Decoder::new(conf.max_payload);
+        let mut decoder = Decoder::new(conf.max_payload, fields);
         let mut batches = Vec::with_capacity(BATCHES_TAKEN);
         loop {
             let taken = tokio::select! {
@@ -165,15 +172,15 @@ struct Decoder {
     max_payload: usize,
     last_topic: Option<(bytes::Bytes, Value)>,
     last_meta: Option<(bytes::Bytes, u8, u16, Arc<Map>)>,
-    topic_key: Arc<str>,
-    qos_key: Arc<str>,
-    id_key: Arc<str>,
+    topic_key: Key,
+    qos_key: Key,
+    id_key: Key,
 }
 
 impl Decoder {
-    fn new(max_payload: usize) -> Decoder {
+    fn new(max_payload: usize, fields: Option<Fields>) -> Decoder {
         Decoder {
-            json: JsonDecoder::new(),
+            json: JsonDecoder::keeping(fields),
             max_payload,
             last_topic: None,
             last_meta: None,

@@ -52,6 +52,9 @@ pub struct SelectPlan {
     pub condition: Option<Expr>,
     /// Whether a `*` is among the fields, which sizes the result row.
     pub has_wildcard: bool,
+    /// The columns the statement reads, of any of its streams, when it reads only named
+    /// columns (no `*`): a source that decodes for this rule alone may skip the other fields.
+    pub columns_read: Option<Vec<Key>>,
     /// The window in GROUP BY, if any.
     pub window: Option<WindowSpec>,
     /// GROUP BY's other expressions.

@@ -4,15 +4,35 @@ use std::fmt;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{KeyCache, Map, Value, format_datetime};
+use super::{Key, KeyCache, Map, Value, format_datetime};
+
+/// The fields of a row a decoder keeps, when the rule it decodes for reads only some: the
+/// others are skipped unread, with nothing allocated for them.
+#[derive(Debug, Clone)]
+pub struct Fields(Arc<[Key]>);
+
+impl Fields {
+    pub fn new(names: impl IntoIterator<Item = Key>) -> Fields {
+        Fields(names.into_iter().collect())
+    }
+
+    /// Names match as a column lookup does: exactly, else ignoring ASCII case.
+    fn keeps(&self, key: &Key) -> bool {
+        self.0
+            .iter()
+            .any(|name| Key::same(name, key) || name.eq_ignore_ascii_case(key))
+    }
+}
 
 /// Decodes JSON messages into values, interning object keys across messages.
 #[derive(Debug, Default)]
 pub struct JsonDecoder {
     keys: KeyCache,
+    /// For rows: the only top-level fields kept, when not all are.
+    fields: Option<Fields>,
 }
 
 impl JsonDecoder {
@@ -20,12 +40,21 @@ impl JsonDecoder {
         JsonDecoder::default()
     }
 
-    /// Decodes one JSON document.
+    /// A decoder whose rows keep only `fields` (all fields when none are given).
+    pub fn keeping(fields: Option<Fields>) -> JsonDecoder {
+        JsonDecoder {
+            keys: KeyCache::new(),
+            fields,
+        }
+    }
+
+    /// Decodes one JSON document, whole.
     pub fn decode(&mut self, bytes: &[u8]) -> Result<Value, serde_json::Error> {
         self.keys.start_message();
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let value = ValueSeed {
             keys: &mut self.keys,
+            fields: None,
         }
         .deserialize(&mut de)?;
         de.end()?;
@@ -44,6 +73,7 @@ pub fn decode_json_rows(
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let outcome = RowsSeed {
         keys: &mut decoder.keys,
+        fields: decoder.fields.as_ref(),
         push: &mut push,
     }
     .deserialize(&mut de)
@@ -59,6 +89,7 @@ pub fn decode_json_rows(
 /// Yields `Some(problem)` for JSON that is valid but not rows.
 struct RowsSeed<'a, F> {
     keys: &'a mut KeyCache,
+    fields: Option<&'a Fields>,
     push: &'a mut F,
 }
 
@@ -89,7 +120,7 @@ impl<'de, F: FnMut(Map)> Visitor<'de> for RowsSeed<'_, F> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
-        (self.push)(read_map(self.keys, access)?);
+        (self.push)(read_map(self.keys, self.fields, access)?);
         Ok(None)
     }
 
@@ -97,6 +128,7 @@ impl<'de, F: FnMut(Map)> Visitor<'de> for RowsSeed<'_, F> {
         let mut problem = None;
         while let Some(item) = seq.next_element_seed(ValueSeed {
             keys: &mut *self.keys,
+            fields: self.fields,
         })? {
             match item {
                 Value::Object(map) => (self.push)(Arc::unwrap_or_clone(map)),
@@ -133,10 +165,23 @@ impl<'de, F: FnMut(Map)> Visitor<'de> for RowsSeed<'_, F> {
     }
 }
 
-fn read_map<'de, A: MapAccess<'de>>(keys: &mut KeyCache, mut access: A) -> Result<Map, A::Error> {
+/// Reads an object; `fields`, when given, are the only keys kept (of this object, not of the
+/// objects inside it).
+fn read_map<'de, A: MapAccess<'de>>(
+    keys: &mut KeyCache,
+    fields: Option<&Fields>,
+    mut access: A,
+) -> Result<Map, A::Error> {
     let mut map = Map::with_capacity(access.size_hint().unwrap_or(8));
     while let Some(key) = access.next_key_seed(KeySeed { keys: &mut *keys })? {
-        let value = access.next_value_seed(ValueSeed { keys: &mut *keys })?;
+        if fields.is_some_and(|f| !f.keeps(&key)) {
+            access.next_value::<IgnoredAny>()?;
+            continue;
+        }
+        let value = access.next_value_seed(ValueSeed {
+            keys: &mut *keys,
+            fields: None,
+        })?;
         // Duplicate keys in one object: the last one wins, as in Go's encoding/json.
         map.insert_interned(key, value);
     }
@@ -145,6 +190,8 @@ fn read_map<'de, A: MapAccess<'de>>(keys: &mut KeyCache, mut access: A) -> Resul
 
 struct ValueSeed<'a> {
     keys: &'a mut KeyCache,
+    /// The fields kept if this value is an object.
+    fields: Option<&'a Fields>,
 }
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
@@ -194,6 +241,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(item) = seq.next_element_seed(ValueSeed {
             keys: &mut *self.keys,
+            fields: None,
         })? {
             items.push(item);
         }
@@ -201,7 +249,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Value, A::Error> {
-        read_map(self.keys, access).map(Value::object)
+        read_map(self.keys, self.fields, access).map(Value::object)
     }
 }
 
@@ -210,7 +258,7 @@ struct KeySeed<'a> {
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = super::Key;
+    type Value = Key;
 
     fn deserialize<D: de::Deserializer<'de>>(
         self,
@@ -221,7 +269,7 @@ impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
 }
 
 impl<'de> Visitor<'de> for KeySeed<'_> {
-    type Value = super::Key;
+    type Value = Key;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object key")
@@ -305,7 +353,7 @@ mod tests {
         let b = d.decode(br#"{"device":"b"}"#).unwrap();
         let ka = a.as_object().unwrap().keys().next().unwrap().clone();
         let kb = b.as_object().unwrap().keys().next().unwrap().clone();
-        assert!(Arc::ptr_eq(&ka, &kb));
+        assert!(Key::same(&ka, &kb));
     }
 
     #[test]
@@ -321,6 +369,23 @@ mod tests {
         assert!(err.starts_with("invalid JSON: EOF while parsing"), "{err}");
         let err = decode_json_rows(&mut d, b"{} x", |_| ()).unwrap_err();
         assert!(err.contains("trailing characters"), "{err}");
+    }
+
+    #[test]
+    fn a_decoder_for_some_fields_keeps_only_those_at_the_top_level() {
+        let fields = Fields::new(["temperature", "Device"].map(crate::value::intern));
+        let mut d = JsonDecoder::keeping(Some(fields));
+        let mut rows = Vec::new();
+        let message = br#"[{"device":"a","temperature":1.5,"humidity":[1,{"x":2}],"ts":3},
+                           {"temperature":{"device":1,"ts":2},"ts":"x"}]"#;
+        decode_json_rows(&mut d, message, |r| rows.push(r)).unwrap();
+        assert_eq!(
+            to_json_string(&rows),
+            r#"[{"device":"a","temperature":1.5},{"temperature":{"device":1,"ts":2}}]"#
+        );
+        // Skipped fields are still checked: the message must be valid JSON.
+        let err = decode_json_rows(&mut d, br#"{"ts":[1,}"#, |_| ()).unwrap_err();
+        assert!(err.starts_with("invalid JSON"), "{err}");
     }
 
     #[test]

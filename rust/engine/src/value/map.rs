@@ -1,31 +1,9 @@
 //! The ordered map behind objects and rows, and the key interning that keeps it cheap.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use super::Value;
-
-/// An object key. Shared, so that every row decoded from one stream points at the same key.
-pub type Key = Arc<str>;
-
-/// The process-wide key of a name: decoders and compiled rules take their keys from here, so
-/// that a column lookup is usually a pointer comparison. Only a speed-up: keys compare by
-/// content when pointers differ, so the table may forget (it does past a bound).
-pub fn intern(name: &str) -> Key {
-    static KEYS: Mutex<Option<HashMap<Box<str>, Key>>> = Mutex::new(None);
-    const MAX_KEYS: usize = 65_536;
-    let mut keys = KEYS.lock().unwrap_or_else(|p| p.into_inner());
-    let keys = keys.get_or_insert_with(HashMap::new);
-    if let Some(k) = keys.get(name) {
-        return k.clone();
-    }
-    if keys.len() >= MAX_KEYS {
-        keys.clear();
-    }
-    let k: Key = Arc::from(name);
-    keys.insert(Box::from(name), k.clone());
-    k
-}
+use super::key::{Key, intern};
 
 /// Byte equality for short strings without a call to `memcmp` (keys are short, and compared
 /// several times a row).
@@ -94,7 +72,7 @@ impl Map {
     pub fn lookup(&self, key: &Key) -> Option<&Value> {
         self.entries
             .iter()
-            .find(|(k, _)| Arc::ptr_eq(k, key))
+            .find(|(k, _)| Key::same(k, key))
             .map(|(_, v)| v)
             .or_else(|| self.get_ignore_case(key))
     }
@@ -112,11 +90,7 @@ impl Map {
 
     /// Sets `key` to `value`, replacing an existing entry in place.
     pub fn insert(&mut self, key: Key, value: Value) {
-        match self
-            .entries
-            .iter_mut()
-            .find(|(k, _)| Arc::ptr_eq(k, &key) || *k == key)
-        {
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,
             None => self.entries.push((key, value)),
         }
@@ -130,7 +104,7 @@ impl Map {
     /// Sets a key that came from the same [`KeyCache`] as every key already here: equal keys
     /// are then the same allocation, so a pointer comparison finds a duplicate.
     pub(crate) fn insert_interned(&mut self, key: Key, value: Value) {
-        match self.entries.iter_mut().find(|(k, _)| Arc::ptr_eq(k, &key)) {
+        match self.entries.iter_mut().find(|(k, _)| Key::same(k, &key)) {
             Some(entry) => entry.1 = value,
             None => self.entries.push((key, value)),
         }
@@ -254,6 +228,6 @@ mod tests {
         let mut cache = KeyCache::new();
         let a = cache.intern("device");
         let b = cache.intern("device");
-        assert!(Arc::ptr_eq(&a, &b));
+        assert!(Key::same(&a, &b));
     }
 }

@@ -2,10 +2,11 @@
 //!
 //! A [`Value`] is cheap to clone (strings, arrays and objects are reference counted), so a row
 //! decoded once can be shared by every rule that reads its stream. Object keys are [`Key`]s,
-//! interned per decoder so that a stream of similar messages allocates each key once.
+//! interned so that a stream of similar messages allocates each key once.
 
 pub mod convert;
 mod json;
+mod key;
 mod map;
 mod tuple;
 
@@ -14,8 +15,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-pub use json::{JsonDecoder, decode_json_rows, to_json_string};
-pub use map::{Key, KeyCache, Map, intern};
+pub use json::{Fields, JsonDecoder, decode_json_rows, to_json_string};
+pub use key::{Key, intern};
+pub use map::{KeyCache, Map};
 pub use tuple::Tuple;
 
 /// A row: one message of a stream, or one row of a rule's result.

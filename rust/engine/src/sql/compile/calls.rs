@@ -69,6 +69,8 @@ impl Compiler {
             .iter()
             .map(|arg| match arg {
                 FunctionArg::Unnamed(FunctionArgExpr::Wildcard) if aggregate.takes_star() => {
+                    // count(*) counts rows; collect(*) keeps them whole.
+                    self.reads_whole_rows |= aggregate != Aggregate::Count;
                     Ok(None)
                 }
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => self.expr(e).map(Some),

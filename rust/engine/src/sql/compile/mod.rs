@@ -105,6 +105,8 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
         in_trigger: false,
         trigger_hits: false,
         row_number: None,
+        columns: Vec::new(),
+        reads_whole_rows: false,
     };
     let mut joins = Vec::with_capacity(join_clauses.len());
     for (kind, on) in join_clauses {
@@ -230,6 +232,14 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
              count the groups that pass HAVING",
         ));
     }
+    let has_wildcard = fields.iter().any(|f| {
+        matches!(
+            f,
+            SelectField::Wildcard
+                | SelectField::StreamWildcard(_)
+                | SelectField::WildcardExcept { .. }
+        )
+    });
     Ok(SelectPlan {
         sql: sql.to_string(),
         streams: compiler
@@ -238,14 +248,8 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
             .map(|(name, _)| name.clone())
             .collect(),
         joins,
-        has_wildcard: fields.iter().any(|f| {
-            matches!(
-                f,
-                SelectField::Wildcard
-                    | SelectField::StreamWildcard(_)
-                    | SelectField::WildcardExcept { .. }
-            )
-        }),
+        has_wildcard,
+        columns_read: (!has_wildcard && !compiler.reads_whole_rows).then_some(compiler.columns),
         fields,
         condition,
         window,
@@ -369,6 +373,10 @@ struct Compiler {
     trigger_hits: bool,
     /// The OVER clause of `row_number()` (its text, and how it numbers), once one is met.
     row_number: Option<(String, Option<Numbering>)>,
+    /// The columns named so far, of any stream: what a source has to decode for this rule.
+    columns: Vec<Key>,
+    /// Whether something reads whole rows (`collect(*)`, `changed_cols(..., *)`).
+    reads_whole_rows: bool,
 }
 
 impl Compiler {
@@ -405,7 +413,7 @@ impl Compiler {
                 .find(|(name, _)| name.as_ref() == ident.value.as_str())
             {
                 Some((_, aliased)) => aliased.clone(),
-                None => Expr::Column(intern(ident.value.as_str())),
+                None => Expr::Column(self.column(&ident.value)),
             },
             A::CompoundIdentifier(parts) => self.compound_identifier(parts),
             A::Value(v) => Expr::Literal(literal(&v.value)?),
@@ -532,18 +540,25 @@ impl Compiler {
 
     /// `demo.temperature` reads a column of the stream `demo`; `a.b` where `a` is not a stream
     /// reads field `b` of column `a`, as eKuiper does.
-    fn compound_identifier(&self, parts: &[Ident]) -> Expr {
+    /// The key of a column the statement reads, noted for the decoder.
+    fn column(&mut self, name: &str) -> Key {
+        let key = intern(name);
+        if !self.columns.contains(&key) {
+            self.columns.push(key.clone());
+        }
+        key
+    }
+
+    fn compound_identifier(&mut self, parts: &[Ident]) -> Expr {
         let stream = (parts.len() > 1).then(|| self.source(&parts[0])).flatten();
         let (column, rest) = match stream {
             // With one stream, `demo.a` is simply the column a.
-            Some(_) if !self.joins() => {
-                (Expr::Column(intern(parts[1].value.as_str())), &parts[2..])
-            }
+            Some(_) if !self.joins() => (Expr::Column(self.column(&parts[1].value)), &parts[2..]),
             Some(i) => (
-                Expr::Qualified(i, intern(parts[1].value.as_str())),
+                Expr::Qualified(i, self.column(&parts[1].value)),
                 &parts[2..],
             ),
-            None => (Expr::Column(intern(parts[0].value.as_str())), &parts[1..]),
+            None => (Expr::Column(self.column(&parts[0].value)), &parts[1..]),
         };
         rest.iter().fold(column, |acc, part| {
             Expr::Field(Box::new(acc), intern(part.value.as_str()))

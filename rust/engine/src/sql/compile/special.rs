@@ -222,7 +222,10 @@ impl Compiler {
         let mut compiled = Vec::with_capacity(columns.len());
         for column in columns {
             compiled.push(match column {
-                FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => ChangedArg::Wildcard,
+                FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => {
+                    self.reads_whole_rows = true;
+                    ChangedArg::Wildcard
+                }
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
                     let name: Key = self.field_name(e);
                     ChangedArg::Expr(name, self.expr(e)?)

@@ -20,7 +20,7 @@ pub(super) static FUNCTIONS: &[ScalarFunction] = &[
         }
         Ok(Value::array(
             map.iter()
-                .map(|(k, v)| Value::array(vec![Value::String(k.clone()), v.clone()]))
+                .map(|(k, v)| Value::array(vec![Value::string(k), v.clone()]))
                 .collect(),
         ))
     }),
@@ -29,10 +29,7 @@ pub(super) static FUNCTIONS: &[ScalarFunction] = &[
             return Ok(Value::Null);
         }
         Ok(Value::array(
-            object_at(a, 0)?
-                .keys()
-                .map(|k| Value::String(k.clone()))
-                .collect(),
+            object_at(a, 0)?.keys().map(|k| Value::string(k)).collect(),
         ))
     }),
     f("obj_to_kvpair_array", 1, Some(1), |a, _| {
@@ -45,7 +42,7 @@ pub(super) static FUNCTIONS: &[ScalarFunction] = &[
                 .iter()
                 .map(|(k, v)| {
                     let mut pair = Map::with_capacity(2);
-                    pair.insert(key.clone(), Value::String(k.clone()));
+                    pair.insert(key.clone(), Value::string(k));
                     pair.insert(value.clone(), v.clone());
                     Value::object(pair)
                 })
