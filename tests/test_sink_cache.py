@@ -63,6 +63,7 @@ def test_cached_items_are_resent_in_order_once_the_target_recovers(cached: sb.En
     wait_for(lambda: len(Target.received) == 20, what="everything resent")
     assert Target.received == [[{"i": i, "resent": True}] for i in range(20)]
     wait_for(lambda: status_of(cached, "cache_length") == 0, what="an empty cache")
+    assert status_of(cached, "retries_total") >= 1
     # Healthy again: new data goes straight through, unmarked.
     cached.publish("in", {"i": 99})
     wait_for(lambda: Target.received[-1] == [{"i": 99}], what="the next row")

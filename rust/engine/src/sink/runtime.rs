@@ -183,6 +183,8 @@ impl Instance {
                     .into_iter()
                     .map(|i| mark_resent(i, conf.resend_indicator_field.as_deref()))
                     .collect();
+                // Every resend is a retry, as a delivery retried in place is, whatever its outcome.
+                env.metrics.add_retry();
                 let report = collect(self.sink.as_mut(), env, items.into()).await;
                 // What is left to retry stays in the cache; the rest was delivered (or given
                 // up on) and goes.
@@ -196,7 +198,6 @@ impl Instance {
                     .collect();
                 cache.remove(env, &done);
                 if report.is_some() {
-                    env.metrics.add_retry();
                     next_attempt = tokio::time::Instant::now() + backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF.max(conf.resend_interval));
                 } else {

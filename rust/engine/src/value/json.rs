@@ -19,11 +19,11 @@ impl Fields {
         Fields(names.into_iter().collect())
     }
 
-    /// Names match as a column lookup does: exactly, else ignoring ASCII case.
+    /// Names match as a column lookup does: exactly, else ignoring ASCII case. Decoded keys
+    /// and compiled names are interned alike, so a kept key is usually found by pointer.
     fn keeps(&self, key: &Key) -> bool {
-        self.0
-            .iter()
-            .any(|name| Key::same(name, key) || name.eq_ignore_ascii_case(key))
+        self.0.iter().any(|name| Key::same(name, key))
+            || self.0.iter().any(|name| name.eq_ignore_ascii_case(key))
     }
 }
 
