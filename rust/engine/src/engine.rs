@@ -509,9 +509,10 @@ impl Engine {
         let source_type = self.source_type(&stream.options.source_type)?;
         let props = self.source_props(&stream)?;
         // A source of this rule alone decodes what the rule reads and the row's timestamp.
-        // A stream with a schema keeps its declared fields, which its schema checks.
+        // A stream with a schema keeps its declared fields, which its schema checks; a table
+        // keeps whole rows (a lookup table finds them by its KEY).
         let fields = columns
-            .filter(|_| !stream.options.shared && stream.fields.is_none())
+            .filter(|_| !stream.options.shared && stream.fields.is_none() && !stream.table)
             .map(|columns| {
                 let timestamp = stream.options.timestamp.as_deref().map(intern);
                 Fields::new(columns.iter().cloned().chain(timestamp))

@@ -540,3 +540,35 @@ fn a_rule_that_names_its_columns_still_sees_what_it_reads_of_a_file_stream() {
     );
     engine.stop();
 }
+
+#[test]
+fn file_lines_cut_by_the_read_buffer_and_a_last_line_without_newline_are_read_whole() {
+    // 20,000 lines of about 60 bytes: the reader's 256 KB buffer ends inside lines.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.jsonl");
+    let lines: Vec<String> = (0..20_000)
+        .map(|i| format!(r#"{{"v":{i},"pad":"{}"}}"#, "x".repeat(40 + i % 7)))
+        .collect();
+    std::fs::write(&path, lines.join("\r\n")).unwrap();
+    let (engine, recorder) = engine_with_recorder();
+    engine
+        .create_stream(&format!(
+            r#"CREATE STREAM f () WITH (TYPE="file", DATASOURCE="{}")"#,
+            path.display()
+        ))
+        .unwrap();
+    let sql = "SELECT count(*) AS n, sum(v) AS s, max(length(pad)) AS longest FROM f GROUP BY COUNTWINDOW(20000)";
+    engine
+        .create_rule(&json!({"id": "r", "sql": sql, "actions": [{"recorder": {}}]}))
+        .unwrap();
+    engine.start().unwrap();
+    assert_eq!(
+        recorder.wait_for(1),
+        [r#"[{"n":20000,"s":199990000,"longest":46}]"#]
+    );
+    assert_eq!(
+        engine.rule_status("r").unwrap()["source_f_0_exceptions_total"],
+        0
+    );
+    engine.stop();
+}

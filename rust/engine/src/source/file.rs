@@ -275,44 +275,89 @@ fn read_file(
     }
 }
 
+/// Lines are decoded where they lie in the read buffer; only a line cut by the buffer's end is
+/// copied, to be put together with the rest of it.
 fn read_lines(
     mut reader: impl BufRead,
-    mut decoder: JsonDecoder,
+    decoder: JsonDecoder,
     name: &str,
     out: &Emitter,
 ) -> Result<(), String> {
-    let mut line = Vec::with_capacity(256);
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
-    let mut number = 0usize;
-    // Lines read since the count was last updated: counted per batch, not per line.
-    let mut read = 0usize;
+    let mut lines = Lines {
+        decoder,
+        name,
+        out,
+        batch: Vec::with_capacity(BATCH_ROWS),
+        number: 0,
+        read: 0,
+    };
+    let mut cut = Vec::new();
     loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
+        let buffer = reader
+            .fill_buf()
             .map_err(|e| format!("cannot read {name}: {e}"))?;
-        if n == 0 {
+        if buffer.is_empty() {
             break;
         }
-        number += 1;
-        let text = line.trim_ascii();
-        if text.is_empty() {
-            continue;
-        }
-        read += 1;
-        if let Err(e) = decode_json_rows(&mut decoder, text, |row| batch.push(row.into())) {
-            out.error(&format!("{name} line {number}: {e}"));
-        }
-        if batch.len() >= BATCH_ROWS {
-            out.received(std::mem::take(&mut read));
-            if !out.flush(&mut batch) {
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', buffer) {
+            let going_on = match cut.is_empty() {
+                true => lines.line(&buffer[start..end]),
+                false => {
+                    cut.extend_from_slice(&buffer[start..end]);
+                    let going_on = lines.line(&cut);
+                    cut.clear();
+                    going_on
+                }
+            };
+            if !going_on {
                 return Ok(());
             }
+            start = end + 1;
         }
+        cut.extend_from_slice(&buffer[start..]);
+        let length = buffer.len();
+        reader.consume(length);
     }
-    out.received(read);
-    out.flush(&mut batch);
+    // The last line may have no newline.
+    if lines.line(&cut) {
+        lines.out.received(lines.read);
+        lines.out.flush(&mut lines.batch);
+    }
     Ok(())
+}
+
+/// Decodes lines into batches of rows and sends each full batch on.
+struct Lines<'a> {
+    decoder: JsonDecoder,
+    name: &'a str,
+    out: &'a Emitter,
+    batch: Vec<Tuple>,
+    number: usize,
+    /// Lines read since the count was last updated: counted per batch, not per line.
+    read: usize,
+}
+
+impl Lines<'_> {
+    /// Takes one line; `false` once the rule stops.
+    fn line(&mut self, line: &[u8]) -> bool {
+        self.number += 1;
+        let text = line.trim_ascii();
+        if text.is_empty() {
+            return true;
+        }
+        self.read += 1;
+        let batch = &mut self.batch;
+        if let Err(e) = decode_json_rows(&mut self.decoder, text, |row| batch.push(row.into())) {
+            let (name, number) = (self.name, self.number);
+            self.out.error(&format!("{name} line {number}: {e}"));
+        }
+        if self.batch.len() < BATCH_ROWS {
+            return true;
+        }
+        self.out.received(std::mem::take(&mut self.read));
+        self.out.flush(&mut self.batch)
+    }
 }
 
 /// A JSON array is read whole (use JSON lines for large files); rows go on in batches.

@@ -70,7 +70,10 @@ pub fn decode_json_rows(
     mut push: impl FnMut(Map),
 ) -> Result<(), String> {
     decoder.keys.start_message();
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // Checked as UTF-8 once, whole, rather than string by string as the parser would.
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| format!("invalid JSON: the message is not UTF-8 text ({e})"))?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let outcome = RowsSeed {
         keys: &mut decoder.keys,
         fields: decoder.fields.as_ref(),
@@ -369,6 +372,11 @@ mod tests {
         assert!(err.starts_with("invalid JSON: EOF while parsing"), "{err}");
         let err = decode_json_rows(&mut d, b"{} x", |_| ()).unwrap_err();
         assert!(err.contains("trailing characters"), "{err}");
+        let err = decode_json_rows(&mut d, b"{\"a\":\"\xff\"}", |_| ()).unwrap_err();
+        assert!(
+            err.starts_with("invalid JSON: the message is not UTF-8"),
+            "{err}"
+        );
     }
 
     #[test]
