@@ -522,12 +522,11 @@ def run_windows_section(args: argparse.Namespace) -> None:
     """bench/windows.py's scenarios, each in its own process, best of --repeat."""
     path, _ = generate(args.rows)
     expected = windows.closed_windows(args.rows)
-    results: dict[str, dict[str, Any]] = {}
-    for name in windows.SCENARIOS:
-        runs = [finish_child(name, start_child(name, path, expected, "--windows")) for _ in range(args.repeat)]
-        best = min(runs, key=lambda r: r["seconds"])
-        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-        results[name] = best
+    results = best_of_rounds(
+        list(windows.SCENARIOS),
+        lambda name: finish_child(name, start_child(name, path, expected, "--windows")),
+        args.repeat,
+    )
     baseline = args.rows / results[windows.SCRIPT]["seconds"]
     print(
         f"\n{args.rows:,} JSON lines, 10,000 devices, event time, {expected:,} windows closed by "
@@ -546,12 +545,11 @@ def run_sql_sinks_section(args: argparse.Namespace) -> None:
     """bench/sql_sinks.py's scenarios, each in its own process, best of --repeat; every row of
     the data set goes to the database."""
     path, _ = generate(args.rows)
-    results: dict[str, dict[str, Any]] = {}
-    for name in sql_sinks.SCENARIOS:
-        runs = [finish_child(name, start_child(name, path, args.rows, "--sql-sinks")) for _ in range(args.repeat)]
-        best = min(runs, key=lambda r: r["seconds"])
-        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-        results[name] = best
+    results = best_of_rounds(
+        list(sql_sinks.SCENARIOS),
+        lambda name: finish_child(name, start_child(name, path, args.rows, "--sql-sinks")),
+        args.repeat,
+    )
     print(f"\n{args.rows:,} rows through `{sql_sinks.SQL}` into PostgreSQL and Redis; best of {args.repeat}\n")
     print(f"{'scenario':<42} {'rows/s':>12} {'vs script':>10} {'peak RSS':>10}")
     targets = []
@@ -586,16 +584,26 @@ def install() -> None:
     )
 
 
+def best_of_rounds(names: list[str], run: Callable[[str], dict[str, Any]], repeat: int) -> dict[str, dict[str, Any]]:
+    """Runs each scenario `repeat` times, round by round (one run of each per round), so that a
+    busy spell of this shared machine slows one round of every scenario alike rather than all
+    the runs of one scenario. Returns each one's fastest run, with its largest peak RSS."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for _ in range(repeat):
+        for name in names:
+            runs[name].append(run(name))
+    results: dict[str, dict[str, Any]] = {}
+    for name, done in runs.items():
+        best = min(done, key=lambda r: r["seconds"])
+        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in done)
+        results[name] = best
+    return results
+
+
 def run_files(args: argparse.Namespace) -> None:
     path, expected = generate(args.rows)
-    results: dict[str, dict[str, Any]] = {}
-    for name in SCENARIOS:
-        if args.only and name != BASELINE and args.only not in name:
-            continue
-        runs = [run_child(name, path, expected) for _ in range(args.repeat)]
-        best = min(runs, key=lambda r: r["seconds"])
-        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
-        results[name] = best
+    names = [name for name in SCENARIOS if not args.only or name == BASELINE or args.only in name]
+    results = best_of_rounds(names, lambda name: run_child(name, path, expected), args.repeat)
 
     baseline = args.rows / results[BASELINE]["seconds"]
     print(f"\n{args.rows:,} JSON lines, {expected:,} pass `{SQL}`; best of {args.repeat}\n")
