@@ -55,6 +55,9 @@ pub struct SelectPlan {
     /// The columns the statement reads, of any of its streams, when it reads only named
     /// columns (no `*`): a source that decodes for this rule alone may skip the other fields.
     pub columns_read: Option<Vec<Key>>,
+    /// Whether the select list is only named expressions with distinct names: a result row
+    /// is then built without looking for a name already set.
+    pub distinct_names: bool,
     /// The window in GROUP BY, if any.
     pub window: Option<WindowSpec>,
     /// GROUP BY's other expressions.
@@ -301,8 +304,10 @@ impl SelectPlan {
                     let value = expr
                         .eval(ctx)
                         .map_err(|e| RowError::Select(format!("run Select error: {name}: {e}")))?;
-                    if send_nil || !value.is_null() {
-                        out.insert(name.clone(), value);
+                    match (send_nil || !value.is_null(), self.distinct_names) {
+                        (false, _) => {}
+                        (true, true) => out.push_unique(name.clone(), value),
+                        (true, false) => out.insert(name.clone(), value),
                     }
                 }
                 SelectField::ChangedCols(changed) => changed

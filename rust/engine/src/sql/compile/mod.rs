@@ -240,6 +240,15 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
                 | SelectField::WildcardExcept { .. }
         )
     });
+    let mut names = Vec::with_capacity(fields.len());
+    let distinct_names = fields.iter().all(|f| match f {
+        SelectField::Expr { name, .. } | SelectField::Unnest { name, .. } => {
+            let new = !names.contains(&name);
+            names.push(name);
+            new
+        }
+        _ => false,
+    });
     Ok(SelectPlan {
         sql: sql.to_string(),
         streams: compiler
@@ -250,6 +259,7 @@ pub fn compile_rule_select(sql: &str, rule_id: Option<&str>) -> Result<SelectPla
         joins,
         has_wildcard,
         columns_read: (!has_wildcard && !compiler.reads_whole_rows).then_some(compiler.columns),
+        distinct_names,
         fields,
         condition,
         window,
