@@ -24,6 +24,7 @@ enum Repr {
 }
 
 impl Key {
+    #[inline]
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Interned(s) => s,
@@ -88,6 +89,7 @@ pub fn intern(name: &str) -> Key {
 impl Deref for Key {
     type Target = str;
 
+    #[inline]
     fn deref(&self) -> &str {
         self.as_str()
     }
@@ -106,6 +108,7 @@ impl Borrow<str> for Key {
 }
 
 impl PartialEq for Key {
+    #[inline]
     fn eq(&self, other: &Key) -> bool {
         Key::same(self, other) || self.as_str() == other.as_str()
     }

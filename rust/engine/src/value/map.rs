@@ -69,6 +69,7 @@ impl Map {
 
     /// Looks a key up by pointer first (keys from [`intern`] share one allocation), then as
     /// [`Map::get_ignore_case`] does.
+    #[inline]
     pub fn lookup(&self, key: &Key) -> Option<&Value> {
         self.entries
             .iter()
@@ -79,6 +80,7 @@ impl Map {
 
     /// Like [`Map::get`], ignoring ASCII case, as eKuiper does for schemaless field names when
     /// an exact match is missing.
+    #[inline(never)]
     pub fn get_ignore_case(&self, key: &str) -> Option<&Value> {
         self.get(key).or_else(|| {
             self.entries
@@ -169,14 +171,22 @@ impl KeyCache {
         self.position = 0;
     }
 
+    /// Called for every key of every message: the guess is inlined, the rest is not.
+    #[inline]
     pub fn intern(&mut self, key: &str) -> Key {
         let position = self.position;
         self.position += 1;
-        if let Some(guess) = self.previous.get(position) {
-            if same_bytes(guess.as_bytes(), key.as_bytes()) {
-                return guess.clone();
-            }
+        if let Some(guess) = self.previous.get(position)
+            && same_bytes(guess.as_bytes(), key.as_bytes())
+        {
+            return guess.clone();
         }
+        self.intern_missed(position, key)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn intern_missed(&mut self, position: usize, key: &str) -> Key {
         let interned = match self.keys.get(key) {
             Some(k) => k.clone(),
             None => {
