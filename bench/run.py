@@ -43,6 +43,7 @@ from typing import Any
 import server as server_scenario
 import sql_sinks
 import windows
+from stopwatch import Stopwatch
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -102,13 +103,13 @@ def new_engine(data_dir: str | None = None) -> Any:
 
 def run_engine(
     path: Path, expected: int, action: dict[str, Any], done: Any = None, data_dir: str | None = None
-) -> float:
-    """Runs the benchmark rule with one action; returns the seconds from the engine's start to
-    the last row delivered (`done` is set by a Python sink, else the status is polled)."""
+) -> dict[str, float]:
+    """Runs the benchmark rule with one action; returns the time from the engine's start to the
+    last row delivered (`done` is set by a Python sink, else the status is polled)."""
     engine = new_engine(data_dir)
     engine.create_stream(f'CREATE STREAM s () WITH (TYPE="file", DATASOURCE="{path}")')
     key = next(iter(action))
-    started = time.perf_counter()
+    watch = Stopwatch()
     engine.start()
     engine.create_rule({"id": "bench", "sql": SQL, "actions": [action]})
     if done is not None:
@@ -117,9 +118,9 @@ def run_engine(
     else:
         while engine.rule_status("bench")[f"sink_{key}_0_0_records_out_total"] < expected:
             time.sleep(0.002)
-    elapsed = time.perf_counter() - started
+    timed = watch.result()
     engine.stop()
-    return elapsed
+    return timed
 
 
 DONE = threading.Event()
@@ -163,7 +164,7 @@ def python_scenario(action: dict[str, Any], cache: bool = False) -> Any:
         SINKS.update(_sinks())
         EXPECTED = expected
         with tempfile.TemporaryDirectory() as data_dir:
-            return {"seconds": run_engine(path, expected, action, DONE, data_dir if cache else None)}
+            return run_engine(path, expected, action, DONE, data_dir if cache else None)
 
     return scenario
 
@@ -171,11 +172,11 @@ def python_scenario(action: dict[str, Any], cache: bool = False) -> Any:
 def scenario_file_sink(path: Path, expected: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
         action = {"file": {"path": f"{out}/rows.jsonl", "sendSingle": True}}
-        seconds = run_engine(path, expected, action)
+        timed = run_engine(path, expected, action)
         with open(f"{out}/rows.jsonl", "rb") as written:
             lines = sum(1 for _ in written)
     assert lines == expected, lines
-    return {"seconds": seconds}
+    return timed
 
 
 class PlainCount:
@@ -192,15 +193,15 @@ def scenario_plain_python(path: Path, expected: int) -> dict[str, Any]:
     """What a user would write without sinkbridge: read lines, json.loads, filter, project,
     and call the same kind of sink's collect with one row at a time."""
     sink = PlainCount()
-    started = time.perf_counter()
+    watch = Stopwatch()
     with path.open("rb") as lines:
         for line in lines:
             row = json.loads(line)
             if row["temperature"] > 20:
                 sink.collect(None, [{"device": row["device"], "temperature": row["temperature"]}])
-    elapsed = time.perf_counter() - started
+    timed = watch.result()
     assert sink.count == expected
-    return {"seconds": elapsed}
+    return timed
 
 
 SCENARIOS = {
@@ -527,15 +528,11 @@ def run_windows_section(args: argparse.Namespace) -> None:
         lambda name: finish_child(name, start_child(name, path, expected, "--windows")),
         args.repeat,
     )
-    baseline = args.rows / results[windows.SCRIPT]["seconds"]
     print(
         f"\n{args.rows:,} JSON lines, 10,000 devices, event time, {expected:,} windows closed by "
         f"`{windows.WINDOW_SQL}`; best of {args.repeat}\n"
     )
-    print(f"{'scenario':<42} {'rows/s':>12} {'vs script':>10} {'peak RSS':>10}")
-    for name, result in results.items():
-        rate = args.rows / result["seconds"]
-        print(f"{name:<42} {rate:>12,.0f} {rate / baseline:>9.2f}x {result['peak_rss_mb']:>8.1f} MB")
+    print_rates(results, results[windows.SCRIPT], args.rows)
 
 
 # ----- the sql and redis sinks -----
@@ -605,12 +602,23 @@ def run_files(args: argparse.Namespace) -> None:
     names = [name for name in SCENARIOS if not args.only or name == BASELINE or args.only in name]
     results = best_of_rounds(names, lambda name: run_child(name, path, expected), args.repeat)
 
-    baseline = args.rows / results[BASELINE]["seconds"]
     print(f"\n{args.rows:,} JSON lines, {expected:,} pass `{SQL}`; best of {args.repeat}\n")
-    print(f"{'scenario':<42} {'rows/s':>12} {'vs script':>10} {'peak RSS':>10}")
+    print_rates(results, results[BASELINE], args.rows)
+
+
+def print_rates(results: dict[str, dict[str, Any]], baseline: dict[str, Any], rows: int) -> None:
+    """Rows/s and its ratio to the baseline's, and the CPU time per row (every thread of the
+    scenario's process, over the timed span; of the fastest run) and its ratio, which the
+    machine's load moves much less."""
+    print(f"{'scenario':<42} {'rows/s':>12} {'vs script':>10} {'CPU/row':>9} {'CPU vs script':>14} {'peak RSS':>10}")
     for name, result in results.items():
-        rate = args.rows / result["seconds"]
-        print(f"{name:<42} {rate:>12,.0f} {rate / baseline:>9.2f}x {result['peak_rss_mb']:>8.1f} MB")
+        rate = rows / result["seconds"]
+        cpu = result["cpu_seconds"] / rows * 1e6
+        cpu_ratio = baseline["cpu_seconds"] / result["cpu_seconds"]
+        print(
+            f"{name:<42} {rate:>12,.0f} {rate * baseline['seconds'] / rows:>9.2f}x {cpu:>6.2f} us "
+            f"{cpu_ratio:>13.2f}x {result['peak_rss_mb']:>8.1f} MB"
+        )
 
 
 def run_mqtt_section(args: argparse.Namespace) -> None:

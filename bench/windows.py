@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stopwatch import Stopwatch
+
 WINDOW_SQL = "SELECT device, avg(temperature), max(humidity) FROM s GROUP BY device, TUMBLINGWINDOW(ss, 1)"
 WINDOW_MS = 1_000
 LATE_TOLERANCE_MS = 1_000
@@ -40,7 +42,7 @@ def scenario_script(path: Path, expected: int) -> dict[str, Any]:
     windows_done = 0
     open_windows: dict[int, dict[str, list[float]]] = {}
     latest = None
-    started = time.perf_counter()
+    watch = Stopwatch()
     with path.open("rb") as lines:
         for line in lines:
             row = json.loads(line)
@@ -63,9 +65,9 @@ def scenario_script(path: Path, expected: int) -> dict[str, Any]:
                 result = [{"device": d, "avg": g[0] / g[1], "max": g[2]} for d, g in closing.items()]
                 if result:
                     windows_done += 1
-    elapsed = time.perf_counter() - started
+    timed = watch.result()
     assert windows_done == expected, (windows_done, expected)
-    return {"seconds": elapsed}
+    return timed
 
 
 def _engine(path: Path, action: dict[str, Any], sinks: dict[str, Any]) -> Any:
@@ -88,13 +90,13 @@ def _engine(path: Path, action: dict[str, Any], sinks: dict[str, Any]) -> Any:
 
 
 def scenario_nop(path: Path, expected: int) -> dict[str, Any]:
-    started = time.perf_counter()
+    watch = Stopwatch()
     engine = _engine(path, {"nop": {}}, {})
     while engine.rule_status("windows")["sink_nop_0_0_records_in_total"] < expected:
         time.sleep(0.002)
-    elapsed = time.perf_counter() - started
+    timed = watch.result()
     engine.stop()
-    return {"seconds": elapsed}
+    return timed
 
 
 def scenario_python(path: Path, expected: int) -> dict[str, Any]:
@@ -109,13 +111,13 @@ def scenario_python(path: Path, expected: int) -> dict[str, Any]:
             if seen[0] >= expected:
                 done.set()
 
-    started = time.perf_counter()
+    watch = Stopwatch()
     engine = _engine(path, {"count_windows": {}}, {"count_windows": CountWindows})
     if not done.wait(600):
         raise SystemExit("the windows did not all close")
-    elapsed = time.perf_counter() - started
+    timed = watch.result()
     engine.stop()
-    return {"seconds": elapsed}
+    return timed
 
 
 SCRIPT = "plain Python script (dicts)"
