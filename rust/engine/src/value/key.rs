@@ -7,7 +7,6 @@
 //! a bound, and a clone of an interned key is a copy of a pointer. Past the bound (data that uses
 //! ids as keys), keys are reference counted as before: correct, only slower.
 
-use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -101,12 +100,6 @@ impl AsRef<str> for Key {
     }
 }
 
-impl Borrow<str> for Key {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl PartialEq for Key {
     #[inline]
     fn eq(&self, other: &Key) -> bool {
@@ -115,18 +108,6 @@ impl PartialEq for Key {
 }
 
 impl Eq for Key {}
-
-impl PartialEq<str> for Key {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for Key {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
 
 impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
@@ -162,18 +143,6 @@ impl fmt::Display for Key {
 impl From<&str> for Key {
     fn from(name: &str) -> Key {
         Key(Repr::Counted(Arc::from(name)))
-    }
-}
-
-impl From<String> for Key {
-    fn from(name: String) -> Key {
-        Key(Repr::Counted(Arc::from(name)))
-    }
-}
-
-impl From<Arc<str>> for Key {
-    fn from(name: Arc<str>) -> Key {
-        Key(Repr::Counted(name))
     }
 }
 
