@@ -197,6 +197,25 @@ def test_values_cross_into_python_with_their_types(engine: sb.Engine, collected:
     assert at.isoformat() == "2023-11-14T22:13:20.123000+00:00"
 
 
+def test_rows_of_different_shapes_reach_python_with_their_own_keys(engine: sb.Engine, collected: list[Any]) -> None:
+    # A row's dict reuses the key strings of the row before where they match position by
+    # position: rows whose keys differ, or come in another order, must still get their own.
+    engine.create_stream(MEMORY_STREAM)
+    engine.create_rule({"id": "r", "sql": "SELECT * FROM demo", "actions": [{"collect": {}}]})
+    rows = [
+        {"a": 1, "b": 2},
+        {"b": 3, "a": 4},
+        {"a": 5},
+        {"c": 6, "a": 7, "b": {"a": 8, "d": 9}},
+        {"a": 1, "b": 2},
+    ]
+    engine.publish("sensors/demo", rows)
+    wait_for(lambda: sum(len(result) for result in collected) == len(rows), what="every row")
+    received = [row for result in collected for row in result]
+    assert received == rows
+    assert [list(row) for row in received] == [list(row) for row in rows]
+
+
 def test_publish_rejects_what_is_not_rows(engine: sb.Engine) -> None:
     engine.create_stream(MEMORY_STREAM)
     with pytest.raises(TypeError, match="publish takes a dict or a list of dicts, found int"):

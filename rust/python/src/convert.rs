@@ -17,16 +17,37 @@ static UTC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Converts values to Python objects, remembering the Python string of every key it saw.
 ///
-/// Keys are looked up by the address of their name: rows of one rule share their keys, so that
-/// is a pointer hash instead of a string hash. The cache holds a clone of each key, so an
-/// address cannot be freed and reused for another key while it is cached.
+/// Rows of one rule have the same keys in the same order, so a row's key is first compared
+/// with the key at the same position of the row before (by address: one pointer comparison),
+/// and only on a miss looked up by the address of its name. The cache holds a clone of each
+/// key, so an address cannot be freed and reused for another key while it is cached.
 #[derive(Default)]
 pub struct ToPython {
     keys: HashMap<usize, (Key, Py<PyString>)>,
+    /// The keys of the row before, by position.
+    previous: Vec<(Key, Py<PyString>)>,
 }
 
 impl ToPython {
     const MAX_KEYS: usize = 4096;
+
+    /// The key at `position` of a row.
+    #[inline]
+    fn key_at<'py>(&mut self, py: Python<'py>, position: usize, key: &Key) -> Bound<'py, PyString> {
+        if let Some((guess, s)) = self.previous.get(position)
+            && Key::same(guess, key)
+        {
+            return s.bind(py).clone();
+        }
+        let s = self.key(py, key);
+        let entry = (key.clone(), s.clone().unbind());
+        if position < self.previous.len() {
+            self.previous[position] = entry;
+        } else if position == self.previous.len() && position < Self::MAX_KEYS {
+            self.previous.push(entry);
+        }
+        s
+    }
 
     fn key<'py>(&mut self, py: Python<'py>, key: &Key) -> Bound<'py, PyString> {
         let address = key.address();
@@ -70,8 +91,8 @@ impl ToPython {
 
     pub fn row<'py>(&mut self, py: Python<'py>, row: &Map) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
-        for (k, v) in row.iter() {
-            dict.set_item(self.key(py, k), self.value(py, v)?)?;
+        for (position, (k, v)) in row.iter().enumerate() {
+            dict.set_item(self.key_at(py, position, k), self.value(py, v)?)?;
         }
         Ok(dict)
     }
