@@ -1,5 +1,6 @@
 //! Compiled expressions and their evaluation over one row.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::clock::Clock;
@@ -174,33 +175,59 @@ pub enum LikeSource {
     Dynamic(Box<Expr>, Option<char>),
 }
 
+/// What a column missing from its row reads as.
+static NULL: Value = Value::Null;
+
 impl Expr {
+    /// The value of a literal or a column, borrowed from the statement or the row: operators
+    /// read their operands in place, where a copy of a string would cost a reference count's
+    /// round trip. `None` for anything that must be computed.
+    #[inline]
+    fn borrowed<'a>(&'a self, ctx: &EvalContext<'a>) -> Option<&'a Value> {
+        match self {
+            Expr::Literal(v) => Some(v),
+            Expr::Column(name) => Some(
+                match ctx.parts {
+                    None => ctx.row.lookup(name),
+                    // Over a join, the first stream's row that has the column.
+                    Some(parts) => parts.iter().flatten().find_map(|t| t.row.lookup(name)),
+                }
+                .unwrap_or(&NULL),
+            ),
+            Expr::Qualified(stream, name) => Some(
+                match ctx.parts {
+                    None => ctx.row.lookup(name),
+                    Some(parts) => parts
+                        .get(*stream)
+                        .copied()
+                        .flatten()
+                        .and_then(|t| t.row.lookup(name)),
+                }
+                .unwrap_or(&NULL),
+            ),
+            _ => None,
+        }
+    }
+
+    /// The value, borrowed where it can be (see [`Expr::borrowed`]), computed otherwise.
+    #[inline]
+    pub fn eval_ref<'a>(&'a self, ctx: &EvalContext<'a>) -> Result<Cow<'a, Value>, String> {
+        match self.borrowed(ctx) {
+            Some(value) => Ok(Cow::Borrowed(value)),
+            None => self.eval(ctx).map(Cow::Owned),
+        }
+    }
+
     pub fn eval(&self, ctx: &EvalContext<'_>) -> Result<Value, String> {
         match self {
-            Expr::Literal(v) => Ok(v.clone()),
-            Expr::Column(name) => Ok(match ctx.parts {
-                None => ctx.row.lookup(name).cloned(),
-                // Over a join, the first stream's row that has the column.
-                Some(parts) => parts
-                    .iter()
-                    .flatten()
-                    .find_map(|t| t.row.lookup(name))
-                    .cloned(),
+            Expr::Literal(_) | Expr::Column(_) | Expr::Qualified(..) => {
+                Ok(self.borrowed(ctx).cloned().unwrap_or_default())
             }
-            .unwrap_or_default()),
-            Expr::Qualified(stream, name) => Ok(match ctx.parts {
-                None => ctx.row.lookup(name).cloned(),
-                Some(parts) => parts
-                    .get(*stream)
-                    .copied()
-                    .flatten()
-                    .and_then(|t| t.row.lookup(name))
-                    .cloned(),
-            }
-            .unwrap_or_default()),
             Expr::Field(object, name) => field(&object.eval(ctx)?, name),
             Expr::Index(array, index) => element(&array.eval(ctx)?, &index.eval(ctx)?),
-            Expr::Binary(op, lhs, rhs) => ops::binary(*op, &lhs.eval(ctx)?, &rhs.eval(ctx)?),
+            Expr::Binary(op, lhs, rhs) => {
+                ops::binary(*op, &*lhs.eval_ref(ctx)?, &*rhs.eval_ref(ctx)?)
+            }
             Expr::Negate(inner) => negate(inner.eval(ctx)?),
             Expr::And(lhs, rhs) => {
                 let l = lhs.eval(ctx)?;

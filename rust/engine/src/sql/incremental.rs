@@ -211,7 +211,7 @@ impl IncrementalPlan {
             match arg {
                 None => accumulator.add_row(),
                 Some(arg) => accumulator
-                    .add(&arg.eval(&ctx)?)
+                    .add(&*arg.eval_ref(&ctx)?)
                     .map_err(|()| String::new())?,
             }
         }

@@ -27,12 +27,41 @@ impl Fields {
     }
 }
 
+/// [`Fields`] with each answer remembered by the key's place in the message: messages of a
+/// stream mostly have the same keys in the same order, so a key is usually the one seen at its
+/// place before (one pointer comparison), and the names are searched only when it is not.
+#[derive(Debug)]
+struct Keeping {
+    fields: Fields,
+    previous: Vec<(Key, bool)>,
+}
+
+impl Keeping {
+    const MAX_PLACES: usize = 256;
+
+    #[inline]
+    fn keeps(&mut self, place: usize, key: &Key) -> bool {
+        if let Some((seen, kept)) = self.previous.get(place)
+            && Key::same(seen, key)
+        {
+            return *kept;
+        }
+        let kept = self.fields.keeps(key);
+        if place < self.previous.len() {
+            self.previous[place] = (key.clone(), kept);
+        } else if place == self.previous.len() && place < Self::MAX_PLACES {
+            self.previous.push((key.clone(), kept));
+        }
+        kept
+    }
+}
+
 /// Decodes JSON messages into values, interning object keys across messages.
 #[derive(Debug, Default)]
 pub struct JsonDecoder {
     keys: KeyCache,
     /// For rows: the only top-level fields kept, when not all are.
-    fields: Option<Fields>,
+    fields: Option<Keeping>,
 }
 
 impl JsonDecoder {
@@ -44,7 +73,10 @@ impl JsonDecoder {
     pub fn keeping(fields: Option<Fields>) -> JsonDecoder {
         JsonDecoder {
             keys: KeyCache::new(),
-            fields,
+            fields: fields.map(|fields| Keeping {
+                fields,
+                previous: Vec::new(),
+            }),
         }
     }
 
@@ -76,7 +108,7 @@ pub fn decode_json_rows(
     let mut de = serde_json::Deserializer::from_str(text);
     let outcome = RowsSeed {
         keys: &mut decoder.keys,
-        fields: decoder.fields.as_ref(),
+        fields: decoder.fields.as_mut(),
         push: &mut push,
     }
     .deserialize(&mut de)
@@ -92,7 +124,7 @@ pub fn decode_json_rows(
 /// Yields `Some(problem)` for JSON that is valid but not rows.
 struct RowsSeed<'a, F> {
     keys: &'a mut KeyCache,
-    fields: Option<&'a Fields>,
+    fields: Option<&'a mut Keeping>,
     push: &'a mut F,
 }
 
@@ -127,11 +159,11 @@ impl<'de, F: FnMut(Map)> Visitor<'de> for RowsSeed<'_, F> {
         Ok(None)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut problem = None;
         while let Some(item) = seq.next_element_seed(ValueSeed {
             keys: &mut *self.keys,
-            fields: self.fields,
+            fields: self.fields.as_deref_mut(),
         })? {
             match item {
                 Value::Object(map) => (self.push)(Arc::unwrap_or_clone(map)),
@@ -172,12 +204,15 @@ impl<'de, F: FnMut(Map)> Visitor<'de> for RowsSeed<'_, F> {
 /// objects inside it).
 fn read_map<'de, A: MapAccess<'de>>(
     keys: &mut KeyCache,
-    fields: Option<&Fields>,
+    mut fields: Option<&mut Keeping>,
     mut access: A,
 ) -> Result<Map, A::Error> {
     let mut map = Map::with_capacity(access.size_hint().unwrap_or(8));
+    let mut place = 0;
     while let Some(key) = access.next_key_seed(KeySeed { keys: &mut *keys })? {
-        if fields.is_some_and(|f| !f.keeps(&key)) {
+        let kept = fields.as_deref_mut().is_none_or(|f| f.keeps(place, &key));
+        place += 1;
+        if !kept {
             access.next_value::<IgnoredAny>()?;
             continue;
         }
@@ -194,7 +229,7 @@ fn read_map<'de, A: MapAccess<'de>>(
 struct ValueSeed<'a> {
     keys: &'a mut KeyCache,
     /// The fields kept if this value is an object.
-    fields: Option<&'a Fields>,
+    fields: Option<&'a mut Keeping>,
 }
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
@@ -390,6 +425,19 @@ mod tests {
         assert_eq!(
             to_json_string(&rows),
             r#"[{"device":"a","temperature":1.5},{"temperature":{"device":1,"ts":2}}]"#
+        );
+        // Each key is judged by its name, not by the place it had in the messages before.
+        rows.clear();
+        for message in [
+            br#"{"ts":1,"humidity":2,"device":"b","temperature":3}"#.as_slice(),
+            br#"{"temperature":4,"device":"c","ts":5,"humidity":6}"#,
+            br#"{"humidity":7,"ts":8,"temperature":9}"#,
+        ] {
+            decode_json_rows(&mut d, message, |r| rows.push(r)).unwrap();
+        }
+        assert_eq!(
+            to_json_string(&rows),
+            r#"[{"device":"b","temperature":3},{"temperature":4,"device":"c"},{"temperature":9}]"#
         );
         // Skipped fields are still checked: the message must be valid JSON.
         let err = decode_json_rows(&mut d, br#"{"ts":[1,}"#, |_| ()).unwrap_err();
