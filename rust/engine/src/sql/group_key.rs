@@ -3,12 +3,14 @@
 //! costs no text; one key (the usual case) is held without a vector.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{Hash, Hasher};
 
 use crate::value::{Value, to_json_string};
 
-/// Groups by their keys.
-pub(super) type GroupIndex = HashMap<GroupKey, usize, KeyHashing>;
+/// Groups by their keys. Every row of a grouped window is hashed by its keys, so with foldhash:
+/// several times cheaper than SipHash for keys of a few short strings and numbers, and seeded at
+/// random per map all the same (the data cannot aim at collisions it cannot see).
+pub(super) type GroupIndex = HashMap<GroupKey, usize, foldhash::fast::RandomState>;
 
 #[derive(Debug)]
 pub(super) enum GroupKey {
@@ -73,84 +75,14 @@ fn same_key(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// How group keys are hashed: a folded multiply over 8 bytes at a time, seeded at random per
-/// map (so the data cannot aim at collisions it cannot see), several times cheaper than
-/// SipHash for keys of a few short strings and numbers, which every row of a grouped window
-/// is hashed by.
-#[derive(Debug, Clone)]
-pub(super) struct KeyHashing {
-    seed: u64,
-}
-
-impl Default for KeyHashing {
-    fn default() -> KeyHashing {
-        KeyHashing {
-            seed: RandomState::new().hash_one(0x5eed_u64) | 1,
-        }
-    }
-}
-
-impl BuildHasher for KeyHashing {
-    type Hasher = KeyHasher;
-
-    fn build_hasher(&self) -> KeyHasher {
-        KeyHasher { state: self.seed }
-    }
-}
-
-pub(super) struct KeyHasher {
-    state: u64,
-}
-
-/// The multiplier of the mixing step (the fractional part of pi, odd).
-const MIX: u64 = 0x243f_6a88_85a3_08d3;
-
-fn folded_multiply(a: u64, b: u64) -> u64 {
-    let product = u128::from(a) * u128::from(b);
-    (product as u64) ^ ((product >> 64) as u64)
-}
-
-impl KeyHasher {
-    fn mix(&mut self, word: u64) {
-        self.state = folded_multiply(self.state ^ word, MIX);
-    }
-}
-
-impl Hasher for KeyHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in chunks.by_ref() {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.mix(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        let mut word = [0u8; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        // The length goes in with the last word, so that "a\0" and "a" differ.
-        self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.mix(u64::from(i));
-    }
-
-    fn write_u64(&mut self, i: u64) {
-        self.mix(i);
-    }
-
-    fn finish(&self) -> u64 {
-        folded_multiply(self.state, self.state.rotate_left(29) ^ MIX)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::hash::BuildHasher;
 
     #[test]
     fn equal_keys_hash_alike_and_others_apart() {
-        let hashing = KeyHashing::default();
+        let hashing = foldhash::fast::RandomState::default();
         let hash = |values: Vec<Value>| hashing.hash_one(GroupKey::new(values));
         assert_eq!(hash(vec![Value::Int(1)]), hash(vec![Value::Float(1.0)]));
         assert_eq!(
