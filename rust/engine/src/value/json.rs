@@ -56,12 +56,21 @@ impl Keeping {
     }
 }
 
+/// What a decoder knows of the rows it decodes: the fields it keeps, when not all, and how
+/// many the last row had, which is the room a row's map is made with (a map grown from empty
+/// would move its entries as it grows; one made for eight would waste half its size on a row
+/// of four fields, and that row is held in its window until the window closes).
+#[derive(Debug, Default)]
+struct RowShape {
+    keeping: Option<Keeping>,
+    width: usize,
+}
+
 /// Decodes JSON messages into values, interning object keys across messages.
 #[derive(Debug, Default)]
 pub struct JsonDecoder {
     keys: KeyCache,
-    /// For rows: the only top-level fields kept, when not all are.
-    fields: Option<Keeping>,
+    rows: RowShape,
 }
 
 impl JsonDecoder {
@@ -73,10 +82,13 @@ impl JsonDecoder {
     pub fn keeping(fields: Option<Fields>) -> JsonDecoder {
         JsonDecoder {
             keys: KeyCache::new(),
-            fields: fields.map(|fields| Keeping {
-                fields,
-                previous: Vec::new(),
-            }),
+            rows: RowShape {
+                keeping: fields.map(|fields| Keeping {
+                    fields,
+                    previous: Vec::new(),
+                }),
+                width: 0,
+            },
         }
     }
 
@@ -86,7 +98,7 @@ impl JsonDecoder {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let value = ValueSeed {
             keys: &mut self.keys,
-            fields: None,
+            row: None,
         }
         .deserialize(&mut de)?;
         de.end()?;
@@ -108,7 +120,7 @@ pub fn decode_json_rows(
     let mut de = serde_json::Deserializer::from_str(text);
     let outcome = RowsSeed {
         keys: &mut decoder.keys,
-        fields: decoder.fields.as_mut(),
+        rows: &mut decoder.rows,
         push: &mut push,
     }
     .deserialize(&mut de)
@@ -124,7 +136,7 @@ pub fn decode_json_rows(
 /// Yields `Some(problem)` for JSON that is valid but not rows.
 struct RowsSeed<'a, F> {
     keys: &'a mut KeyCache,
-    fields: Option<&'a mut Keeping>,
+    rows: &'a mut RowShape,
     push: &'a mut F,
 }
 
@@ -155,15 +167,15 @@ impl<'de, F: FnMut(Map)> Visitor<'de> for RowsSeed<'_, F> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
-        (self.push)(read_map(self.keys, self.fields, access)?);
+        (self.push)(read_map(self.keys, Some(self.rows), access)?);
         Ok(None)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Self::Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut problem = None;
         while let Some(item) = seq.next_element_seed(ValueSeed {
             keys: &mut *self.keys,
-            fields: self.fields.as_deref_mut(),
+            row: Some(&mut *self.rows),
         })? {
             match item {
                 Value::Object(map) => (self.push)(Arc::unwrap_or_clone(map)),
@@ -200,17 +212,24 @@ impl<'de, F: FnMut(Map)> Visitor<'de> for RowsSeed<'_, F> {
     }
 }
 
-/// Reads an object; `fields`, when given, are the only keys kept (of this object, not of the
-/// objects inside it).
+/// Reads an object; `row` is given when the object is a row (its fields may not all be kept,
+/// and its width is remembered), not for the objects inside it.
 fn read_map<'de, A: MapAccess<'de>>(
     keys: &mut KeyCache,
-    mut fields: Option<&mut Keeping>,
+    mut row: Option<&mut RowShape>,
     mut access: A,
 ) -> Result<Map, A::Error> {
-    let mut map = Map::with_capacity(access.size_hint().unwrap_or(8));
+    let width = match &row {
+        Some(shape) if shape.width > 0 => shape.width,
+        _ => access.size_hint().unwrap_or(8),
+    };
+    let mut map = Map::with_capacity(width);
     let mut place = 0;
     while let Some(key) = access.next_key_seed(KeySeed { keys: &mut *keys })? {
-        let kept = fields.as_deref_mut().is_none_or(|f| f.keeps(place, &key));
+        let kept = row
+            .as_deref_mut()
+            .and_then(|shape| shape.keeping.as_mut())
+            .is_none_or(|f| f.keeps(place, &key));
         place += 1;
         if !kept {
             access.next_value::<IgnoredAny>()?;
@@ -218,18 +237,21 @@ fn read_map<'de, A: MapAccess<'de>>(
         }
         let value = access.next_value_seed(ValueSeed {
             keys: &mut *keys,
-            fields: None,
+            row: None,
         })?;
         // Duplicate keys in one object: the last one wins, as in Go's encoding/json.
         map.insert_interned(key, value);
+    }
+    if let Some(shape) = row {
+        shape.width = map.len();
     }
     Ok(map)
 }
 
 struct ValueSeed<'a> {
     keys: &'a mut KeyCache,
-    /// The fields kept if this value is an object.
-    fields: Option<&'a mut Keeping>,
+    /// Given when this value is a row, if it is an object.
+    row: Option<&'a mut RowShape>,
 }
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
@@ -279,7 +301,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(item) = seq.next_element_seed(ValueSeed {
             keys: &mut *self.keys,
-            fields: None,
+            row: None,
         })? {
             items.push(item);
         }
@@ -287,7 +309,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Value, A::Error> {
-        read_map(self.keys, self.fields, access).map(Value::object)
+        read_map(self.keys, self.row, access).map(Value::object)
     }
 }
 
