@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
-use sinkbridge_engine::value::{Key, KeyCache, Map, Row, Value};
+use sinkbridge_engine::value::{ByPlace, Key, KeyCache, Map, Row, Value};
 
 static DATETIME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static UTC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -25,7 +25,7 @@ static UTC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 pub struct ToPython {
     keys: HashMap<usize, (Key, Py<PyString>)>,
     /// The keys of the row before, by position.
-    previous: Vec<(Key, Py<PyString>)>,
+    previous: ByPlace<Py<PyString>>,
 }
 
 impl ToPython {
@@ -34,18 +34,11 @@ impl ToPython {
     /// The key at `position` of a row.
     #[inline]
     fn key_at<'py>(&mut self, py: Python<'py>, position: usize, key: &Key) -> Bound<'py, PyString> {
-        if let Some((guess, s)) = self.previous.get(position)
-            && Key::same(guess, key)
-        {
+        if let Some(s) = self.previous.get(position, key) {
             return s.bind(py).clone();
         }
         let s = self.key(py, key);
-        let entry = (key.clone(), s.clone().unbind());
-        if position < self.previous.len() {
-            self.previous[position] = entry;
-        } else if position == self.previous.len() && position < Self::MAX_KEYS {
-            self.previous.push(entry);
-        }
+        self.previous.remember(position, key, s.clone().unbind());
         s
     }
 

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{Key, KeyCache, Map, Value, format_datetime};
+use super::{ByPlace, Key, KeyCache, Map, Value, format_datetime};
 
 /// The fields of a row a decoder keeps, when the rule it decodes for reads only some: the
 /// others are skipped unread, with nothing allocated for them.
@@ -33,25 +33,17 @@ impl Fields {
 #[derive(Debug)]
 struct Keeping {
     fields: Fields,
-    previous: Vec<(Key, bool)>,
+    previous: ByPlace<bool>,
 }
 
 impl Keeping {
-    const MAX_PLACES: usize = 256;
-
     #[inline]
     fn keeps(&mut self, place: usize, key: &Key) -> bool {
-        if let Some((seen, kept)) = self.previous.get(place)
-            && Key::same(seen, key)
-        {
+        if let Some(kept) = self.previous.get(place, key) {
             return *kept;
         }
         let kept = self.fields.keeps(key);
-        if place < self.previous.len() {
-            self.previous[place] = (key.clone(), kept);
-        } else if place == self.previous.len() && place < Self::MAX_PLACES {
-            self.previous.push((key.clone(), kept));
-        }
+        self.previous.remember(place, key, kept);
         kept
     }
 }
@@ -85,7 +77,7 @@ impl JsonDecoder {
             rows: RowShape {
                 keeping: fields.map(|fields| Keeping {
                     fields,
-                    previous: Vec::new(),
+                    previous: ByPlace::default(),
                 }),
                 width: 0,
             },

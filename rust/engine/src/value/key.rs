@@ -146,9 +146,67 @@ impl From<&str> for Key {
     }
 }
 
+/// Something worked out for each key of a row, remembered by the key's place in the row: rows of
+/// one stream or rule mostly have the same keys in the same order, so a key is usually the one
+/// seen at its place before (one pointer comparison), and the work is redone only when it is
+/// not. A clone of each key is held, so that its address cannot be reused for another key while
+/// it is remembered.
+#[derive(Debug)]
+pub struct ByPlace<V> {
+    previous: Vec<(Key, V)>,
+}
+
+impl<V> Default for ByPlace<V> {
+    fn default() -> ByPlace<V> {
+        ByPlace {
+            previous: Vec::new(),
+        }
+    }
+}
+
+impl<V> ByPlace<V> {
+    /// Places past this are not remembered (rows that wide are rare, and this stays small).
+    const MAX_PLACES: usize = 256;
+
+    /// What was remembered for `key` at `place`, if that is where it was seen last.
+    #[inline]
+    pub fn get(&self, place: usize, key: &Key) -> Option<&V> {
+        match self.previous.get(place) {
+            Some((seen, value)) if Key::same(seen, key) => Some(value),
+            _ => None,
+        }
+    }
+
+    pub fn remember(&mut self, place: usize, key: &Key, value: V) {
+        if place < self.previous.len() {
+            self.previous[place] = (key.clone(), value);
+        } else if place == self.previous.len() && place < Self::MAX_PLACES {
+            self.previous.push((key.clone(), value));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn by_place_answers_only_for_the_key_last_seen_at_that_place() {
+        let (a, b) = (intern("a"), intern("b"));
+        let mut memo = ByPlace::default();
+        assert_eq!(memo.get(0, &a), None);
+        memo.remember(0, &a, 1);
+        memo.remember(1, &b, 2);
+        assert_eq!((memo.get(0, &a), memo.get(1, &b)), (Some(&1), Some(&2)));
+        assert_eq!(memo.get(0, &b), None);
+        // The same name made apart is another allocation: worked out again, never mistaken.
+        assert_eq!(memo.get(0, &Key::from("a")), None);
+        memo.remember(0, &b, 3);
+        assert_eq!((memo.get(0, &a), memo.get(0, &b)), (None, Some(&3)));
+        // Places are remembered in order, so a gap is not.
+        memo.remember(5, &a, 4);
+        assert_eq!(memo.get(5, &a), None);
+    }
 
     #[test]
     fn interned_keys_are_one_allocation_and_made_keys_compare_by_content() {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 pub use json::{Fields, JsonDecoder, decode_json_rows, to_json_string};
-pub use key::{Key, intern};
+pub use key::{ByPlace, Key, intern};
 pub use map::{KeyCache, Map};
 pub use tuple::Tuple;
 
