@@ -7,7 +7,7 @@ use base64::Engine as _;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{ByPlace, Key, KeyCache, Map, Value, format_datetime};
+use super::{ByPlace, Key, KeyCache, Map, Value, flat_json, format_datetime};
 
 /// The fields of a row a decoder keeps, when the rule it decodes for reads only some: the
 /// others are skipped unread, with nothing allocated for them.
@@ -53,16 +53,54 @@ impl Keeping {
 /// would move its entries as it grows; one made for eight would waste half its size on a row
 /// of four fields, and that row is held in its window until the window closes).
 #[derive(Debug, Default)]
-struct RowShape {
+pub(super) struct RowShape {
     keeping: Option<Keeping>,
-    width: usize,
+    pub(super) width: usize,
+}
+
+impl RowShape {
+    /// Whether a row keeps the field `key`, found at `place` in its message.
+    #[inline]
+    pub(super) fn keeps(&mut self, place: usize, key: &Key) -> bool {
+        self.keeping
+            .as_mut()
+            .is_none_or(|keeping| keeping.keeps(place, key))
+    }
+}
+
+/// When to try [`flat_json`] first: after a message it declined, the next
+/// [`FlatTries::PAUSE`] go straight to serde_json, so a stream of nested messages pays for
+/// the attempt on few of them.
+#[derive(Debug, Default)]
+pub(super) struct FlatTries {
+    pub(super) paused: u32,
+}
+
+impl FlatTries {
+    const PAUSE: u32 = 63;
+
+    #[inline]
+    fn worth_trying(&mut self) -> bool {
+        match self.paused {
+            0 => true,
+            _ => {
+                self.paused -= 1;
+                false
+            }
+        }
+    }
+
+    fn declined(&mut self) {
+        self.paused = Self::PAUSE;
+    }
 }
 
 /// Decodes JSON messages into values, interning object keys across messages.
 #[derive(Debug, Default)]
 pub struct JsonDecoder {
-    keys: KeyCache,
-    rows: RowShape,
+    pub(super) keys: KeyCache,
+    pub(super) rows: RowShape,
+    pub(super) flat: FlatTries,
 }
 
 impl JsonDecoder {
@@ -81,6 +119,7 @@ impl JsonDecoder {
                 }),
                 width: 0,
             },
+            flat: FlatTries::default(),
         }
     }
 
@@ -106,6 +145,14 @@ pub fn decode_json_rows(
     mut push: impl FnMut(Map),
 ) -> Result<(), String> {
     decoder.keys.start_message();
+    if decoder.flat.worth_trying() {
+        if let Some(row) = flat_json::decode_flat_row(bytes, &mut decoder.keys, &mut decoder.rows) {
+            push(row);
+            return Ok(());
+        }
+        decoder.flat.declined();
+        decoder.keys.start_message();
+    }
     // Checked as UTF-8 once, whole, rather than string by string as the parser would.
     let text = std::str::from_utf8(bytes)
         .map_err(|e| format!("invalid JSON: the message is not UTF-8 text ({e})"))?;
@@ -220,8 +267,7 @@ fn read_map<'de, A: MapAccess<'de>>(
     while let Some(key) = access.next_key_seed(KeySeed { keys: &mut *keys })? {
         let kept = row
             .as_deref_mut()
-            .and_then(|shape| shape.keeping.as_mut())
-            .is_none_or(|f| f.keeps(place, &key));
+            .is_none_or(|shape| shape.keeps(place, &key));
         place += 1;
         if !kept {
             access.next_value::<IgnoredAny>()?;

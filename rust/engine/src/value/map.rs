@@ -184,6 +184,20 @@ impl KeyCache {
         self.intern_missed(position, key)
     }
 
+    /// [`KeyCache::intern`] for a key's raw bytes, which are checked to be UTF-8 only when
+    /// they are not the guess (`None` when they are not UTF-8).
+    #[inline]
+    pub(crate) fn intern_bytes(&mut self, key: &[u8]) -> Option<Key> {
+        let position = self.position;
+        self.position += 1;
+        if let Some(guess) = self.previous.get(position)
+            && same_bytes(guess.as_bytes(), key)
+        {
+            return Some(guess.clone());
+        }
+        Some(self.intern_missed(position, std::str::from_utf8(key).ok()?))
+    }
+
     #[cold]
     #[inline(never)]
     fn intern_missed(&mut self, position: usize, key: &str) -> Key {

@@ -5,6 +5,7 @@
 //! interned so that a stream of similar messages allocates each key once.
 
 pub mod convert;
+mod flat_json;
 mod json;
 mod key;
 mod map;
