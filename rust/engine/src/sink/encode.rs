@@ -4,7 +4,7 @@
 use super::SinkItem;
 use super::conf::Format;
 use crate::value::convert::display_plain;
-use crate::value::{Key, Value, to_json_string};
+use crate::value::{Key, Value, json_text, to_json_string, write_json};
 
 /// Encodes items in one format. Delimited output keeps its columns from the first row it
 /// sees (or `fields`), so every line of a stream has the same columns.
@@ -53,7 +53,7 @@ impl Encoder {
             return text.to_string();
         }
         match &self.format {
-            Format::Json => to_json_string(&item.data),
+            Format::Json => json_text(&item.data),
             Format::Delimited { .. } => {
                 let lines = self.lines(&item.data);
                 match (self.with_header(), self.header()) {
@@ -70,8 +70,7 @@ impl Encoder {
             (Value::String(_), _) | (_, Format::Delimited { .. }) => {
                 out.extend_from_slice(self.encode(item).as_bytes())
             }
-            // Writing our own values into memory cannot fail (see `to_json_string`).
-            (data, Format::Json) => serde_json::to_writer(out, data).unwrap_or_default(),
+            (data, Format::Json) => write_json(data, out),
         }
     }
 

@@ -7,6 +7,7 @@
 pub mod convert;
 mod flat_json;
 mod json;
+mod json_write;
 mod key;
 mod map;
 mod tuple;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 pub use json::{Fields, JsonDecoder, decode_json_rows, to_json_string};
+pub use json_write::{json_text, write_json};
 pub use key::{ByPlace, Key, intern};
 pub use map::{KeyCache, Map};
 pub use tuple::Tuple;
