@@ -59,8 +59,9 @@ impl<'a> Cursor<'a> {
         Some(&rest[..length])
     }
 
-    /// A number in the subset kept exact here: `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most
-    /// [`MAX_DIGITS`] digits in all, and not `-0` (which serde_json makes a float).
+    /// A number in the subset kept exact here: `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, an integer of
+    /// at most [`MAX_INT_DIGITS`] digits or a decimal of at most [`MAX_FLOAT_DIGITS`], and not
+    /// `-0` (which serde_json makes a float).
     #[inline]
     fn number(&mut self) -> Option<Value> {
         let negative = self.peek() == Some(b'-');
@@ -68,30 +69,17 @@ impl<'a> Cursor<'a> {
             self.at += 1;
         }
         let first = self.at;
-        let mut mantissa: u64 = 0;
-        let mut digits = 0;
-        while let Some(b @ b'0'..=b'9') = self.peek() {
-            if digits == MAX_DIGITS {
-                return None;
-            }
-            mantissa = mantissa * 10 + u64::from(b - b'0');
-            digits += 1;
-            self.at += 1;
-        }
+        let mut mantissa = self.digits(0, MAX_INT_DIGITS)?;
+        let digits = self.at - first;
         if digits == 0 || (digits > 1 && self.bytes[first] == b'0') {
             return None;
         }
         let mut decimals = 0;
         if self.peek() == Some(b'.') {
             self.at += 1;
-            while let Some(b @ b'0'..=b'9') = self.peek() {
-                if digits + decimals == MAX_DIGITS {
-                    return None;
-                }
-                mantissa = mantissa * 10 + u64::from(b - b'0');
-                decimals += 1;
-                self.at += 1;
-            }
+            let start = self.at;
+            mantissa = self.digits(mantissa, MAX_FLOAT_DIGITS.checked_sub(digits)?)?;
+            decimals = self.at - start;
             if decimals == 0 {
                 return None;
             }
@@ -103,6 +91,7 @@ impl<'a> Cursor<'a> {
             if negative && mantissa == 0 {
                 return None;
             }
+            // At most eighteen digits: within i64.
             let int = mantissa as i64;
             return Some(Value::Int(if negative { -int } else { int }));
         }
@@ -110,6 +99,30 @@ impl<'a> Cursor<'a> {
         // rounded value (Clinger's fast path), as serde_json computes it.
         let float = mantissa as f64 / POWERS_OF_TEN[decimals];
         Some(Value::Float(if negative { -float } else { float }))
+    }
+
+    /// Reads decimal digits onto `value`, at most `most` of them (more declines), eight at a
+    /// time while eight are there.
+    #[inline]
+    fn digits(&mut self, mut value: u64, most: usize) -> Option<u64> {
+        let start = self.at;
+        while let Some(eight) = self.bytes.get(self.at..self.at + 8)
+            && let Some(digits) = eight_digits(eight)
+        {
+            if self.at + 8 - start > most {
+                return None;
+            }
+            value = value * 100_000_000 + digits;
+            self.at += 8;
+        }
+        while let Some(b @ b'0'..=b'9') = self.peek() {
+            if self.at - start == most {
+                return None;
+            }
+            value = value * 10 + u64::from(b - b'0');
+            self.at += 1;
+        }
+        Some(value)
     }
 
     /// Checks a literal the next bytes must spell.
@@ -172,9 +185,28 @@ pub(super) fn first_special_byte(rest: &[u8]) -> Option<usize> {
     Some(offset + at)
 }
 
+/// The value of eight ASCII digits, when they are eight digits (the usual bit tricks: each
+/// step adds neighbouring digits, pairs, then quads, with their place values).
+#[inline]
+fn eight_digits(bytes: &[u8]) -> Option<u64> {
+    let word = u64::from_le_bytes(bytes.try_into().ok()?);
+    let all_digits = word & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
+        && word.wrapping_add(0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0
+            == 0x3030_3030_3030_3030;
+    if !all_digits {
+        return None;
+    }
+    let word = word - 0x3030_3030_3030_3030;
+    let word = (word * 10 + (word >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let word = (word * 100 + (word >> 16)) & 0x0000_FFFF_0000_FFFF;
+    Some((word * 10_000 + (word >> 32)) & 0xFFFF_FFFF)
+}
+
+/// Eighteen decimal digits stay within i64.
+const MAX_INT_DIGITS: usize = 18;
 /// Fifteen decimal digits stay below 2^53, where every integer is an exact `f64`.
-const MAX_DIGITS: usize = 15;
-const POWERS_OF_TEN: [f64; MAX_DIGITS + 1] = [
+const MAX_FLOAT_DIGITS: usize = 15;
+const POWERS_OF_TEN: [f64; MAX_FLOAT_DIGITS + 1] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
 
@@ -271,6 +303,14 @@ mod tests {
             "12345678901234567890123",
             "-9223372036854775808",
             "18446744073709551615",
+            "999999999999999999",
+            "1700000000000000000",
+            "-123456789012345678",
+            "12345678",
+            "-87654321.5",
+            "1234567.123456789",
+            "0.12345678901234",
+            "00000000",
             "-0",
             "-0.0",
             "0.5",
@@ -384,6 +424,22 @@ mod tests {
                 .iter()
                 .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
             assert_eq!(first_special_byte(&text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn eight_digits_read_as_a_number_and_anything_else_is_not() {
+        let mut rng = StdRng::seed_from_u64(5);
+        for _ in 0..50_000 {
+            let bytes: [u8; 8] = std::array::from_fn(|_| match rng.random_range(0..12) {
+                0 => rng.random_range(0..=255),
+                _ => rng.random_range(b'0'..=b'9'),
+            });
+            let expected = bytes
+                .iter()
+                .all(u8::is_ascii_digit)
+                .then(|| std::str::from_utf8(&bytes).unwrap().parse::<u64>().unwrap());
+            assert_eq!(eight_digits(&bytes), expected, "{bytes:?}");
         }
     }
 

@@ -39,9 +39,15 @@ struct Keeping {
 impl Keeping {
     #[inline]
     fn keeps(&mut self, place: usize, key: &Key) -> bool {
-        if let Some(kept) = self.previous.get(place, key) {
-            return *kept;
+        match self.previous.get(place, key) {
+            Some(kept) => *kept,
+            None => self.judge(place, key),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn judge(&mut self, place: usize, key: &Key) -> bool {
         let kept = self.fields.keeps(key);
         self.previous.remember(place, key, kept);
         kept
