@@ -207,12 +207,12 @@ def scenario_plain_python(path: Path, expected: int) -> dict[str, Any]:
 SCENARIOS = {
     "plain Python script": scenario_plain_python,
     "Python sink, collect": python_scenario({"count": {}}),
-    "Python sink, collect_batch (1000)": python_scenario({"count_batch": {"batchSize": 1000, "lingerInterval": 100}}),
+    "Python sink, collect_batch (1000)": python_scenario({"count_batch": {"batchSize": 1000, "lingerInterval": 10}}),
     "  the same, enableCache on": python_scenario(
-        {"count_batch": {"batchSize": 1000, "lingerInterval": 100, "enableCache": True}}, cache=True
+        {"count_batch": {"batchSize": 1000, "lingerInterval": 10, "enableCache": True}}, cache=True
     ),
     "async Python sink, collect_batch (1000)": python_scenario(
-        {"async_count_batch": {"batchSize": 1000, "lingerInterval": 100}}
+        {"async_count_batch": {"batchSize": 1000, "lingerInterval": 10}}
     ),
     "Rust file sink (JSON lines)": scenario_file_sink,
 }
