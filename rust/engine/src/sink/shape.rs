@@ -123,23 +123,20 @@ impl Shaper {
     /// reported in `failures` and left out.
     pub fn shape(&self, result: Value, items: &mut Vec<SinkItem>, failures: &mut Vec<String>) {
         let conf = &self.conf;
-        let rows = match &result {
-            Value::Array(rows) => Some(rows.clone()),
-            _ => None,
-        };
-        if conf.omit_if_empty && rows.as_ref().is_some_and(|r| r.is_empty()) {
+        if conf.omit_if_empty && matches!(&result, Value::Array(rows) if rows.is_empty()) {
             return;
         }
-        match (conf.send_single, rows) {
-            (true, Some(rows)) => {
-                for row in rows.iter() {
+        match (conf.send_single, result) {
+            (true, Value::Array(rows)) => {
+                // Rows are moved out of a result no one else holds (the usual case), not copied.
+                for row in Arc::unwrap_or_clone(rows) {
                     if conf.omit_if_empty && row.as_object().is_some_and(Map::is_empty) {
                         continue;
                     }
-                    self.shape_unit(row.clone(), items, failures);
+                    self.shape_unit(row, items, failures);
                 }
             }
-            _ => self.shape_unit(result, items, failures),
+            (_, result) => self.shape_unit(result, items, failures),
         }
     }
 

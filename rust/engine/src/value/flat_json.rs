@@ -227,7 +227,14 @@ pub(super) fn decode_flat_row(
             if cursor.next_token()? != b'"' {
                 return None;
             }
-            let key = keys.intern_bytes(cursor.string()?)?;
+            // Usually the key the previous message had here, recognised in place.
+            let key = match keys.guessed_in(&bytes[cursor.at + 1..]) {
+                Some((key, length)) => {
+                    cursor.at += 1 + length;
+                    key
+                }
+                None => keys.intern_bytes(cursor.string()?)?,
+            };
             cursor.expect(b':')?;
             let keep = shape.keeps(place, &key);
             place += 1;

@@ -156,6 +156,9 @@ pub struct KeyCache {
     keys: HashMap<Box<str>, Key>,
     /// The keys of the previous message, in the order they came.
     previous: Vec<Key>,
+    /// Whether each of those is written in JSON as it is (no quote, backslash or control
+    /// character to escape), so that it can be recognised in a message's raw bytes.
+    plain: Vec<bool>,
     position: usize,
 }
 
@@ -198,6 +201,25 @@ impl KeyCache {
         Some(self.intern_missed(position, std::str::from_utf8(key).ok()?))
     }
 
+    /// The key at this position of the previous message, when `json` (a message's bytes
+    /// just after a key's opening quote) spells it, closing quote included: that key, and how
+    /// many bytes it took. The key must need no escape in JSON, so that the quote after it is
+    /// where the string ends.
+    #[inline]
+    pub(crate) fn guessed_in(&mut self, json: &[u8]) -> Option<(Key, usize)> {
+        let position = self.position;
+        let guess = self.previous.get(position)?;
+        let length = guess.len();
+        let spelled = self.plain.get(position) == Some(&true)
+            && json.get(length) == Some(&b'"')
+            && same_bytes(guess.as_bytes(), &json[..length]);
+        if !spelled {
+            return None;
+        }
+        self.position += 1;
+        Some((guess.clone(), length + 1))
+    }
+
     #[cold]
     #[inline(never)]
     fn intern_missed(&mut self, position: usize, key: &str) -> Key {
@@ -212,10 +234,15 @@ impl KeyCache {
                 k
             }
         };
+        let plain = !interned
+            .bytes()
+            .any(|b| b == b'"' || b == b'\\' || b < 0x20);
         if position < self.previous.len() {
             self.previous[position] = interned.clone();
+            self.plain[position] = plain;
         } else if position == self.previous.len() && position < Self::MAX_KEYS {
             self.previous.push(interned.clone());
+            self.plain.push(plain);
         }
         interned
     }
