@@ -5,7 +5,6 @@
 
 pub mod activity;
 pub mod clock;
-mod drop_later;
 pub mod duration;
 mod engine;
 pub mod error;

@@ -12,16 +12,11 @@ use super::table::Table;
 use super::window::{ClosedWindow, Windower};
 use crate::activity::Activity;
 use crate::clock::{Clock, Sleep};
-use crate::drop_later::drop_later;
 use crate::memory_topics::RowBatch;
 use crate::metrics::OpMetrics;
 use crate::sink::queue::ActionQueue;
 use crate::sql::{IncrementalPlan, Input, RowError, SelectPlan};
 use crate::value::{Key, Map, Tuple, Value};
-
-/// Windows with at least this many rows have them freed on another thread (fewer are quicker
-/// to free than to hand over).
-const DROP_LATER_ROWS: usize = 64;
 
 pub(crate) struct Operator {
     pub rule_id: String,
@@ -407,10 +402,6 @@ impl Operator {
             }
             self.project_metrics
                 .set_latency(started.elapsed(), window.rows.len());
-            // A large window's rows are freed off this thread, which the rule waits on.
-            if window.rows.len() >= DROP_LATER_ROWS {
-                drop_later(window.rows);
-            }
         }
         results
     }
