@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::Value;
+use super::flat_json::first_special_byte;
 use super::key::{Key, intern};
 
 /// Byte equality for short strings without a call to `memcmp` (keys are short, and compared
@@ -234,9 +235,7 @@ impl KeyCache {
                 k
             }
         };
-        let plain = !interned
-            .bytes()
-            .any(|b| b == b'"' || b == b'\\' || b < 0x20);
+        let plain = first_special_byte(interned.as_bytes()).is_none();
         if position < self.previous.len() {
             self.previous[position] = interned.clone();
             self.plain[position] = plain;
