@@ -7,7 +7,7 @@
 
 use base64::Engine as _;
 
-use super::flat_json::first_special_byte;
+use super::json_scan::first_special_byte;
 use super::{Map, Value, format_datetime};
 
 /// Appends `value` as compact JSON.

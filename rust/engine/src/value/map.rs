@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::Value;
-use super::flat_json::first_special_byte;
+use super::json_scan::first_special_byte;
 use super::key::{Key, intern};
 
 /// Byte equality for short strings without a call to `memcmp` (keys are short, and compared

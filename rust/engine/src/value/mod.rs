@@ -7,6 +7,7 @@
 pub mod convert;
 mod flat_json;
 mod json;
+mod json_scan;
 mod json_write;
 mod key;
 mod map;
