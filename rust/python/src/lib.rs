@@ -21,6 +21,7 @@ static ALLOCATOR: allocator::MiMalloc = allocator::MiMalloc;
 
 /// Fills the `sinkbridge._core` module: shared by the extension module and the binary.
 pub fn init_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    allocator::tune();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::PyEngine>()?;
     m.add_class::<clock::PyManualClock>()?;

@@ -5,12 +5,12 @@
 
 use chrono::{DateTime, NaiveDateTime};
 
-use crate::value::{Key, Tuple, Value, convert, intern};
+use crate::value::{Column, Tuple, Value, convert, intern};
 
 /// Where one stream keeps its rows' time.
 #[derive(Debug)]
 struct Stamp {
-    field: Key,
+    field: Column,
     /// `TIMESTAMP_FORMAT`, translated to chrono's notation.
     format: Option<String>,
     latest: Option<i64>,
@@ -31,7 +31,7 @@ impl EventTime {
             streams: fields
                 .iter()
                 .map(|(field, format)| Stamp {
-                    field: intern(field),
+                    field: Column::new(intern(field)),
                     format: format.as_deref().map(chrono_format),
                     latest: None,
                     counted: true,
@@ -65,19 +65,20 @@ impl EventTime {
             return Err(format!("no timestamp field for stream {stream}"));
         };
         let field = &stamp.field;
+        let name = field.key();
         let value = tuple
             .row
-            .lookup(field)
-            .ok_or_else(|| format!("the row has no timestamp field {field}"))?;
+            .find(field)
+            .ok_or_else(|| format!("the row has no timestamp field {name}"))?;
         match (value, &stamp.format) {
             (Value::Int(ms), _) => Ok(*ms),
             (Value::Float(ms), _) => Ok(*ms as i64),
             (Value::Datetime(dt), _) => Ok(dt.timestamp_millis()),
             (Value::String(s), Some(format)) => parse_with(s, format)
-                .ok_or_else(|| format!("timestamp {field}: {s:?} does not match TIMESTAMP_FORMAT")),
+                .ok_or_else(|| format!("timestamp {name}: {s:?} does not match TIMESTAMP_FORMAT")),
             (other, _) => match convert::to_datetime(other) {
                 Ok(Value::Datetime(dt)) => Ok(dt.timestamp_millis()),
-                _ => Err(format!("timestamp {field}: cannot read {other} as a time")),
+                _ => Err(format!("timestamp {name}: cannot read {other} as a time")),
             },
         }
     }

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::value::{Key, Map, Row, Tuple, Value};
+use crate::value::{Column, Key, Map, Row, Tuple, Value};
 
 use super::plan::Unit;
 
@@ -78,10 +78,10 @@ impl<'a> EvalContext<'a> {
 #[derive(Debug, Clone)]
 pub enum Expr {
     Literal(Value),
-    Column(Key),
+    Column(Column),
     /// `stream.column` in a rule that joins streams: the column of that stream's row (by its
     /// index in FROM).
-    Qualified(usize, Key),
+    Qualified(usize, Column),
     /// `a->b`: a field of an object; null when either is missing.
     Field(Box<Expr>, Key),
     /// `a[i]`: an element of an array; negative indexes count from the end.
@@ -188,20 +188,20 @@ impl Expr {
             Expr::Literal(v) => Some(v),
             Expr::Column(name) => Some(
                 match ctx.parts {
-                    None => ctx.row.lookup(name),
+                    None => ctx.row.find(name),
                     // Over a join, the first stream's row that has the column.
-                    Some(parts) => parts.iter().flatten().find_map(|t| t.row.lookup(name)),
+                    Some(parts) => parts.iter().flatten().find_map(|t| t.row.find(name)),
                 }
                 .unwrap_or(&NULL),
             ),
             Expr::Qualified(stream, name) => Some(
                 match ctx.parts {
-                    None => ctx.row.lookup(name),
+                    None => ctx.row.find(name),
                     Some(parts) => parts
                         .get(*stream)
                         .copied()
                         .flatten()
-                        .and_then(|t| t.row.lookup(name)),
+                        .and_then(|t| t.row.find(name)),
                 }
                 .unwrap_or(&NULL),
             ),

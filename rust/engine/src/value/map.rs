@@ -1,6 +1,7 @@
 //! The ordered map behind objects and rows, and the key interning that keeps it cheap.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::Value;
 use super::json_scan::first_special_byte;
@@ -27,6 +28,49 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
         .iter()
         .zip(chunks_b.remainder())
         .all(|(x, y)| x == y)
+}
+
+/// A key that is looked up in row after row (a rule's column, a stream's timestamp field),
+/// with the place in the row where it was found last.
+///
+/// Rows of one source have their keys in the same order, so that place is tried first: one
+/// pointer comparison instead of a scan of the row's keys. The place is only a hint, shared
+/// by the threads that may run the expression, so it is kept in a relaxed atomic (a plain load
+/// and store).
+#[derive(Debug)]
+pub struct Column {
+    key: Key,
+    place: AtomicUsize,
+}
+
+impl Column {
+    pub fn new(key: Key) -> Column {
+        Column {
+            key,
+            place: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn key(&self) -> &Key {
+        &self.key
+    }
+}
+
+impl Clone for Column {
+    fn clone(&self) -> Column {
+        Column {
+            key: self.key.clone(),
+            place: AtomicUsize::new(self.place.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl std::ops::Deref for Column {
+    type Target = Key;
+
+    fn deref(&self) -> &Key {
+        &self.key
+    }
 }
 
 /// An insertion-ordered map from keys to values.
@@ -77,6 +121,31 @@ impl Map {
             .find(|(k, _)| Key::same(k, key))
             .map(|(_, v)| v)
             .or_else(|| self.get_ignore_case(key))
+    }
+
+    /// [`Map::lookup`] of a column, trying the place it was found last first.
+    #[inline]
+    pub fn find(&self, column: &Column) -> Option<&Value> {
+        let place = column.place.load(Ordering::Relaxed);
+        match self.entries.get(place) {
+            Some((k, v)) if Key::same(k, &column.key) => Some(v),
+            _ => self.find_elsewhere(column),
+        }
+    }
+
+    #[inline(never)]
+    fn find_elsewhere(&self, column: &Column) -> Option<&Value> {
+        match self
+            .entries
+            .iter()
+            .position(|(k, _)| Key::same(k, &column.key))
+        {
+            Some(place) => {
+                column.place.store(place, Ordering::Relaxed);
+                Some(&self.entries[place].1)
+            }
+            None => self.get_ignore_case(&column.key),
+        }
     }
 
     /// Like [`Map::get`], ignoring ASCII case, as eKuiper does for schemaless field names when
@@ -250,6 +319,36 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(pairs: &[(&str, i64)]) -> Map {
+        let mut m = Map::new();
+        for (k, v) in pairs {
+            m.insert(intern(k), Value::Int(*v));
+        }
+        m
+    }
+
+    /// A column finds its value wherever the row has it, whatever place it was found at
+    /// before, and never takes another key's value from that place.
+    #[test]
+    fn a_column_is_found_wherever_the_row_has_it() {
+        let humidity = Column::new(intern("humidity"));
+        let first = row(&[("device", 1), ("temperature", 2), ("humidity", 3)]);
+        assert_eq!(first.find(&humidity), Some(&Value::Int(3)));
+        assert_eq!(first.find(&humidity), Some(&Value::Int(3)));
+        // Another order: the remembered place now holds another key.
+        let moved = row(&[("humidity", 4), ("device", 5), ("temperature", 6)]);
+        assert_eq!(moved.find(&humidity), Some(&Value::Int(4)));
+        assert_eq!(first.find(&humidity), Some(&Value::Int(3)));
+        // A shorter row, a row without it, and one that differs only in case.
+        assert_eq!(row(&[("x", 1)]).find(&humidity), None);
+        assert_eq!(Map::new().find(&humidity), None);
+        let upper = row(&[("device", 1), ("Humidity", 7)]);
+        assert_eq!(upper.find(&humidity), Some(&Value::Int(7)));
+        // A clone starts from the same place and goes its own way.
+        let copy = humidity.clone();
+        assert_eq!(moved.find(&copy), Some(&Value::Int(4)));
+    }
 
     #[test]
     fn insert_replaces_in_place_and_keeps_order() {

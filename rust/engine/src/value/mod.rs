@@ -21,7 +21,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 pub use json::{Fields, JsonDecoder, decode_json_rows, to_json_string};
 pub use json_write::{json_text, write_json};
 pub use key::{ByPlace, Key, intern};
-pub use map::{KeyCache, Map};
+pub use map::{Column, KeyCache, Map};
 pub use tuple::Tuple;
 
 /// A row: one message of a stream, or one row of a rule's result.

@@ -17,7 +17,7 @@ use sqlparser::ast::{
 use sqlparser::parser::Parser;
 
 use crate::error::{Error, Result};
-use crate::value::{Key, Value, intern};
+use crate::value::{Column, Key, Value, intern};
 
 use super::aggregate::Aggregate;
 use super::analytic::{AnalyticCall, AnalyticKind};
@@ -423,7 +423,7 @@ impl Compiler {
                 .find(|(name, _)| name.as_ref() == ident.value.as_str())
             {
                 Some((_, aliased)) => aliased.clone(),
-                None => Expr::Column(self.column(&ident.value)),
+                None => Expr::Column(Column::new(self.column(&ident.value))),
             },
             A::CompoundIdentifier(parts) => self.compound_identifier(parts),
             A::Value(v) => Expr::Literal(literal(&v.value)?),
@@ -563,12 +563,18 @@ impl Compiler {
         let stream = (parts.len() > 1).then(|| self.source(&parts[0])).flatten();
         let (column, rest) = match stream {
             // With one stream, `demo.a` is simply the column a.
-            Some(_) if !self.joins() => (Expr::Column(self.column(&parts[1].value)), &parts[2..]),
-            Some(i) => (
-                Expr::Qualified(i, self.column(&parts[1].value)),
+            Some(_) if !self.joins() => (
+                Expr::Column(Column::new(self.column(&parts[1].value))),
                 &parts[2..],
             ),
-            None => (Expr::Column(self.column(&parts[0].value)), &parts[1..]),
+            Some(i) => (
+                Expr::Qualified(i, Column::new(self.column(&parts[1].value))),
+                &parts[2..],
+            ),
+            None => (
+                Expr::Column(Column::new(self.column(&parts[0].value))),
+                &parts[1..],
+            ),
         };
         rest.iter().fold(column, |acc, part| {
             Expr::Field(Box::new(acc), intern(part.value.as_str()))
