@@ -196,6 +196,9 @@ pub(super) fn decode_flat_row(
         cursor.at += 1;
     } else {
         let mut place = 0;
+        // While every key so far was recognised at its place, and those keys differ from one
+        // another, no key can repeat one before it.
+        let mut unique = keys.guesses_are_distinct();
         loop {
             if cursor.next_token()? != b'"' {
                 return None;
@@ -206,15 +209,22 @@ pub(super) fn decode_flat_row(
                     cursor.at += 1 + length;
                     key
                 }
-                None => keys.intern_bytes(cursor.string()?)?,
+                None => {
+                    unique = false;
+                    keys.intern_bytes(cursor.string()?)?
+                }
             };
             cursor.expect(b':')?;
             let keep = shape.keeps(place, &key);
             place += 1;
             let value = cursor.value(keep)?;
             if keep {
-                // Duplicate keys in one object: the last one wins, as in serde_json's path.
-                map.insert_interned(key, value);
+                if unique {
+                    map.push_unique(key, value);
+                } else {
+                    // Duplicate keys in one object: the last one wins, as in serde_json's path.
+                    map.insert_interned(key, value);
+                }
             }
             match cursor.next_token()? {
                 b',' => cursor.at += 1,
@@ -414,6 +424,26 @@ mod tests {
         ] {
             keys.start_message();
             assert!(decode_flat_row(message, &mut keys, &mut shape).is_some());
+        }
+    }
+
+    /// Keys recognised at their places skip the check for duplicates only while they cannot
+    /// repeat: a repeated key still leaves one field, the last value, whatever came before.
+    #[test]
+    fn a_repeated_key_keeps_its_last_value_after_any_previous_message() {
+        let mut keys = KeyCache::new();
+        let mut shape = RowShape::default();
+        let mut decode = |message: &str| {
+            keys.start_message();
+            let row = decode_flat_row(message.as_bytes(), &mut keys, &mut shape).unwrap();
+            to_json_string(&Value::object(row))
+        };
+        for _ in 0..3 {
+            assert_eq!(decode(r#"{"a":1,"b":2}"#), r#"{"a":1,"b":2}"#);
+            assert_eq!(decode(r#"{"a":3,"a":4}"#), r#"{"a":4}"#);
+            assert_eq!(decode(r#"{"b":5,"b":6}"#), r#"{"b":6}"#);
+            assert_eq!(decode(r#"{"b":7,"b":8}"#), r#"{"b":8}"#);
+            assert_eq!(decode(r#"{"a":9,"b":10,"a":11}"#), r#"{"a":11,"b":10}"#);
         }
     }
 }

@@ -229,6 +229,9 @@ pub struct KeyCache {
     /// Whether each of those is written in JSON as it is (no quote, backslash or control
     /// character to escape), so that it can be recognised in a message's raw bytes.
     plain: Vec<bool>,
+    /// Whether those keys are all different: then keys recognised at their places are
+    /// different from one another without comparing them.
+    distinct: bool,
     position: usize,
 }
 
@@ -271,6 +274,13 @@ impl KeyCache {
         Some(self.intern_missed(position, std::str::from_utf8(key).ok()?))
     }
 
+    /// Whether the keys [`KeyCache::guessed_in`] gives for one message differ from one
+    /// another: a row built of nothing else needs no check for duplicate keys.
+    #[inline]
+    pub(crate) fn guesses_are_distinct(&self) -> bool {
+        self.distinct
+    }
+
     /// The key at this position of the previous message, when `json` (a message's bytes
     /// just after a key's opening quote) spells it, closing quote included: that key, and how
     /// many bytes it took. The key must need no escape in JSON, so that the quote after it is
@@ -311,7 +321,17 @@ impl KeyCache {
         } else if position == self.previous.len() && position < Self::MAX_KEYS {
             self.previous.push(interned.clone());
             self.plain.push(plain);
+        } else {
+            return interned;
         }
+        // Checked on a miss only (the previous keys change then), and only for rows of up to
+        // 64 keys: wider ones keep the check for duplicates.
+        let keys = &self.previous;
+        self.distinct = keys.len() <= 64
+            && keys
+                .iter()
+                .enumerate()
+                .all(|(i, a)| keys[..i].iter().all(|b| !Key::same(a, b)));
         interned
     }
 }
