@@ -22,6 +22,8 @@ struct Stamp {
 pub struct EventTime {
     streams: Vec<Stamp>,
     late_tolerance: i64,
+    /// Worked out again whenever a stream's latest timestamp moves: it is read for every row.
+    watermark: Option<i64>,
 }
 
 impl EventTime {
@@ -38,6 +40,7 @@ impl EventTime {
                 })
                 .collect(),
             late_tolerance,
+            watermark: None,
         }
     }
 
@@ -46,10 +49,16 @@ impl EventTime {
         if let Some(stamp) = self.streams.get_mut(stream) {
             stamp.counted = false;
         }
+        self.watermark = self.work_out_watermark();
     }
 
     /// Rows older than this are late.
+    #[inline]
     pub fn watermark(&self) -> Option<i64> {
+        self.watermark
+    }
+
+    fn work_out_watermark(&self) -> Option<i64> {
         self.streams
             .iter()
             .filter(|s| s.counted)
@@ -92,8 +101,11 @@ impl EventTime {
                 "late row dropped: its event time {timestamp} is before the watermark {watermark}"
             ));
         }
-        if let Some(stamp) = self.streams.get_mut(stream) {
-            stamp.latest = Some(stamp.latest.map_or(timestamp, |t| t.max(timestamp)));
+        if let Some(stamp) = self.streams.get_mut(stream)
+            && stamp.latest.is_none_or(|latest| timestamp > latest)
+        {
+            stamp.latest = Some(timestamp);
+            self.watermark = self.work_out_watermark();
         }
         Ok(())
     }

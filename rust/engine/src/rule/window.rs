@@ -145,7 +145,11 @@ impl Windower {
         let mut end = next_end.max(next_boundary(time, step));
         // A tumbling window takes every row before its end; a hopping one those in its span.
         while tumbling || end - length <= time {
-            let slot = self.partials.partition_point(|(e, _)| *e < end);
+            // Usually the latest window: looked at first.
+            let slot = match self.partials.back() {
+                Some((last, _)) if *last == end => self.partials.len() - 1,
+                _ => self.partials.partition_point(|(e, _)| *e < end),
+            };
             if self.partials.get(slot).is_none_or(|(e, _)| *e != end) {
                 let groups = plan.groups(self.groups_seen);
                 self.partials.insert(slot, (end, groups));
@@ -369,10 +373,16 @@ impl Windower {
             };
             // Rows come in time order, except out-of-order rows in event time.
             let at = match self.rows.back() {
-                Some((last, _)) if *last > time => self.rows.partition_point(|(t, _)| *t <= time),
-                _ => self.rows.len(),
+                Some((last, _)) if *last > time => {
+                    let at = self.rows.partition_point(|(t, _)| *t <= time);
+                    self.rows.insert(at, (time, item));
+                    at
+                }
+                _ => {
+                    self.rows.push_back((time, item));
+                    self.rows.len() - 1
+                }
             };
-            self.rows.insert(at, (time, item));
             self.accumulate(at, clock);
             match self.kind {
                 WindowKind::Sliding { length, delay } => {
