@@ -464,6 +464,14 @@ impl Inbox {
                 return None;
             }
             self.taken.reverse();
+        } else {
+            // A batch taken counts against the task's budget as a batch received would, so
+            // that a rule kept busy still lets the tasks beside it (its sinks) run; without
+            // this, a windowed rule queued every result it made for its sink before the sink
+            // had a turn (peak RSS went from 60 to 113 MB in bench/'s windows scenario).
+            // Before the batch is taken, so that the batch stays here if this yields and the
+            // caller gives up on it.
+            tokio::task::coop::consume_budget().await;
         }
         self.taken.pop()
     }
