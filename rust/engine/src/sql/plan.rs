@@ -504,11 +504,6 @@ impl SelectPlan {
         out: &Output<'_>,
         result: &mut WindowResult,
     ) {
-        let info = out.info;
-        let own = |unit: &Unit<'_>| RowInfo {
-            event_time: unit.time.or(info.event_time),
-            ..info
-        };
         let unnests = self
             .fields
             .iter()
@@ -516,29 +511,12 @@ impl SelectPlan {
         if self.order_by.is_empty() && self.numbering.is_none() && !unnests {
             return self.finish_in_order(firsts, grouped, context, out, result);
         }
-        // HAVING, with the hit counts as they stood before (and row_number() as it would be);
-        // what passes is counted.
         let mut kept: Vec<(usize, RowInfo)> = Vec::with_capacity(firsts.len());
         for (i, first) in firsts.iter().enumerate() {
-            let mut info = RowInfo {
-                row_number: Some(kept.len() as i64 + 1),
-                ..match grouped {
-                    true => info,
-                    false => own(first),
-                }
-            };
-            if let Some(hits) = &self.hits {
-                info = hits.before(info);
-            }
-            match self.having_in(&context(i, info)) {
-                Ok(true) => {
-                    if let Some(hits) = &self.hits {
-                        hits.hit(info.event_time);
-                    }
-                    kept.push((i, info));
-                }
-                Ok(false) => {}
-                Err(e) => result.errors.push(e),
+            let passed = kept.len();
+            if let Some(info) = self.passes_having(i, first, passed, grouped, &context, out, result)
+            {
+                kept.push((i, info));
             }
         }
         if let Some(numbering) = &self.numbering {
@@ -608,31 +586,14 @@ impl SelectPlan {
         let mut rows = Vec::with_capacity(firsts.len());
         let mut select_errors = Vec::new();
         for (i, first) in firsts.iter().enumerate() {
-            let mut info = RowInfo {
-                row_number: Some(rows.len() as i64 + select_errors.len() as i64 + 1),
-                ..match grouped {
-                    true => out.info,
-                    false => RowInfo {
-                        event_time: first.time.or(out.info.event_time),
-                        ..out.info
-                    },
-                }
+            let passed = rows.len() + select_errors.len();
+            let Some(info) = self.passes_having(i, first, passed, grouped, &context, out, result)
+            else {
+                continue;
             };
-            if let Some(hits) = &self.hits {
-                info = hits.before(info);
-            }
-            match self.having_in(&context(i, info)) {
-                Ok(true) => {
-                    if let Some(hits) = &self.hits {
-                        hits.hit(info.event_time);
-                    }
-                    match self.project_in(&context(i, info), *first, out.send_nil, out.send_meta) {
-                        Ok(row) => rows.push(row),
-                        Err(e) => select_errors.push(e),
-                    }
-                }
-                Ok(false) => {}
-                Err(e) => result.errors.push(e),
+            match self.project_in(&context(i, info), *first, out.send_nil, out.send_meta) {
+                Ok(row) => rows.push(row),
+                Err(e) => select_errors.push(e),
             }
         }
         result.errors.append(&mut select_errors);
@@ -640,6 +601,51 @@ impl SelectPlan {
             rows.truncate(limit);
         }
         result.rows = rows;
+    }
+
+    /// HAVING over the `i`-th unit, `passed` units having passed before it, with the hit
+    /// counts as they stood before (and row_number() as it would be): its row's information
+    /// when it passes (and is counted as a hit), `None` when it does not or fails (reported).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "finish's state, shared by its two ways"
+    )]
+    fn passes_having<'c>(
+        &self,
+        i: usize,
+        unit: &Unit<'c>,
+        passed: usize,
+        grouped: bool,
+        context: &impl Fn(usize, RowInfo) -> EvalContext<'c>,
+        out: &Output<'_>,
+        result: &mut WindowResult,
+    ) -> Option<RowInfo> {
+        let mut info = RowInfo {
+            row_number: Some(passed as i64 + 1),
+            ..match grouped {
+                true => out.info,
+                false => RowInfo {
+                    event_time: unit.time.or(out.info.event_time),
+                    ..out.info
+                },
+            }
+        };
+        if let Some(hits) = &self.hits {
+            info = hits.before(info);
+        }
+        match self.having_in(&context(i, info)) {
+            Ok(true) => {
+                if let Some(hits) = &self.hits {
+                    hits.hit(info.event_time);
+                }
+                Some(info)
+            }
+            Ok(false) => None,
+            Err(e) => {
+                result.errors.push(e);
+                None
+            }
+        }
     }
 
     fn having_in(&self, ctx: &EvalContext<'_>) -> Result<bool, RowError> {
