@@ -229,9 +229,9 @@ pub struct KeyCache {
     /// Whether each of those is written in JSON as it is (no quote, backslash or control
     /// character to escape), so that it can be recognised in a message's raw bytes.
     plain: Vec<bool>,
-    /// Whether those keys are all different: then keys recognised at their places are
-    /// different from one another without comparing them.
-    distinct: bool,
+    /// Whether one of those keys may repeat another; when none does, keys recognised at their
+    /// places differ from one another without comparing them.
+    repeats: bool,
     position: usize,
 }
 
@@ -278,7 +278,7 @@ impl KeyCache {
     /// another: a row built of nothing else needs no check for duplicate keys.
     #[inline]
     pub(crate) fn guesses_are_distinct(&self) -> bool {
-        self.distinct
+        !self.repeats
     }
 
     /// The key at this position of the previous message, when `json` (a message's bytes
@@ -324,15 +324,28 @@ impl KeyCache {
         } else {
             return interned;
         }
-        // Checked on a miss only (the previous keys change then), and only for rows of up to
-        // 64 keys: wider ones keep the check for duplicates.
+        self.repeats = self.repeats_after_change(position);
+        interned
+    }
+
+    /// Whether the previous keys may repeat one another now that the one at `position` has
+    /// changed. While none repeats, only the new key can (one pass over the others); once one
+    /// may, the keys are compared pairwise again, for rows of up to 16 keys (wider ones keep
+    /// the check for duplicates from then on).
+    fn repeats_after_change(&self, position: usize) -> bool {
         let keys = &self.previous;
-        self.distinct = keys.len() <= 64
-            && keys
+        if !self.repeats {
+            let new = &keys[position];
+            return keys
                 .iter()
                 .enumerate()
-                .all(|(i, a)| keys[..i].iter().all(|b| !Key::same(a, b)));
-        interned
+                .any(|(i, other)| i != position && Key::same(new, other));
+        }
+        keys.len() > 16
+            || keys
+                .iter()
+                .enumerate()
+                .any(|(i, a)| keys[..i].iter().any(|b| Key::same(a, b)))
     }
 }
 
